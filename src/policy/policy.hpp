@@ -1,0 +1,82 @@
+// The site policy: what an administrator writes (TOML) to describe this host's role, its
+// trusted networks and its choices; validated with file:line:column positions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/ports.hpp"
+#include "core/address_set.hpp"
+#include "core/port_set.hpp"
+#include "core/result.hpp"
+
+namespace mw {
+
+// How the Zimbra admin console (7071 direct, 9071 through the proxy) is reached.
+enum class AdminConsoleMode : std::uint8_t {
+  ssh_tunnel_only,  // 7071 and 9071 open to nobody: ssh -L 7071:localhost:7071 lowpriv@host
+  proxy_9071,       // 9071 from the admin networks, 7071 closed
+  direct,           // 7071 from the admin networks, 9071 closed
+};
+std::string_view admin_console_mode_name(AdminConsoleMode m);
+
+struct ExtraPort {
+  PortSet ports;
+  Protocol protocol = Protocol::tcp;
+  Exposure exposure = Exposure::admin;
+  std::string comment;
+  std::string location;  // "site.toml:31:1"
+};
+
+struct SitePolicy {
+  std::string source;   // file name, for messages and generated headers
+  std::string product;  // catalog product: "zimbra", "postfix-dovecot", "exchange"
+  std::string hostname;
+  Topology topology = Topology::single;
+  std::vector<std::string> roles;  // multi-server: this node's roles; single: all
+
+  std::vector<Prefix> admin_networks;    // as written (normalised), v4 and v6
+  std::vector<Prefix> cluster_networks;  // multi-server nodes; empty on a single server
+
+  // SSH: the port, and who may reach it (admin networks by default; "anywhere" is allowed,
+  // with a warning, for hosts managed from unknown addresses).
+  std::uint16_t ssh_port = 22;
+  Exposure ssh_exposure = Exposure::admin;
+
+  AdminConsoleMode admin_console = AdminConsoleMode::ssh_tunnel_only;
+  std::set<std::string> disabled_features;  // catalog features switched off: "imap", "pop", "chat"
+  std::vector<ExtraPort> extra_ports;
+
+  bool log_drops = true;        // rate-limited log line before the final drop
+  std::string log_rate = "5/minute";
+  std::string log_prefix = "mailwarden-drop: ";
+
+  // Egress control: only this user (the MTA's) may open outbound tcp/25, so that a web shell
+  // or a compromised webmail cannot send around the MTA's rate limits.
+  bool egress_smtp_restricted = false;
+  std::string egress_mta_user;
+
+  std::vector<std::string> warnings;  // positioned, for the operator
+
+  AddressSet admin_set() const { return AddressSet::of(admin_networks); }
+  AddressSet cluster_set() const { return AddressSet::of(cluster_networks); }
+};
+
+// Parses and validates a policy against the product's catalog (for roles, features and port
+// conflicts). `source` names the file in messages. The first error is returned; warnings are
+// collected in SitePolicy::warnings.
+Result<SitePolicy> parse_policy(std::string_view text, std::string_view source,
+                                const PortCatalog& catalog);
+
+// Reads the file, finds its product, loads that catalog and parses.
+struct LoadedPolicy {
+  SitePolicy policy;
+  PortCatalog catalog;
+};
+Result<LoadedPolicy> load_policy(const std::string& path);
+
+}  // namespace mw
