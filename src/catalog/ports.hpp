@@ -49,12 +49,15 @@ struct PortFact {
 };
 
 struct PortCatalog {
-  std::string product;              // "zimbra", "postfix-dovecot", "exchange"
-  std::string title;                // "Zimbra Collaboration 10.x"
-  std::vector<std::string> roles;   // roles a multi-server node can have
+  std::string product;                // "zimbra", "postfix-dovecot", "exchange"
+  std::string title;                  // "Zimbra Collaboration 10.x"
+  std::vector<std::string> roles;     // roles a multi-server node can have
   std::vector<std::string> features;  // features the policy may switch off
-  std::vector<PortFact> ports;      // sorted by (protocol, port)
-  std::string location;             // the file it was loaded from
+  // Features off unless the policy switches them on (they do not listen after a default
+  // install: Zimbra's client-certificate ports, Exchange's POP3/IMAP4 services).
+  std::vector<std::string> default_off;
+  std::vector<PortFact> ports;  // sorted by (protocol, port)
+  std::string location;         // the file it was loaded from
 
   const PortFact* find(Protocol proto, std::uint16_t port) const;
 

@@ -1,1 +1,20 @@
-// placeholder: being written
+// mailwarden's entry point: one binary, one subcommand per job.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mailwarden: harden, audit and defend mail servers (Zimbra, Postfix, Exchange)",
+               "mailwarden"};
+  app.set_version_flag("--version", "mailwarden 0.1.0");
+  app.require_subcommand(1);
+  int exit_code = mw::cli::kExitOk;
+  mw::cli::register_firewall(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : mw::cli::kExitInvalid;
+  }
+  return exit_code;
+}

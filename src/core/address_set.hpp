@@ -13,9 +13,9 @@ namespace mw {
 
 class AddressSet {
  public:
-  AddressSet();  // empty
-  static AddressSet any();                 // every IPv4 and every IPv6 address
-  static AddressSet any_of(Family f);      // the whole space of one family
+  AddressSet();                        // empty
+  static AddressSet any();             // every IPv4 and every IPv6 address
+  static AddressSet any_of(Family f);  // the whole space of one family
   static AddressSet of(const Prefix& p);
   static AddressSet of(const std::vector<Prefix>& ps);
 
@@ -48,7 +48,19 @@ class AddressSet {
   IntervalSet<u128> v6_;
 };
 
-// The minimal CIDR cover of one interval [lo, hi] of a family's space.
+// The minimal CIDR cover of one interval [lo, hi] of a family's space (lo <= hi <= family_max),
+// ascending.
 std::vector<Prefix> interval_to_prefixes(Family f, u128 lo, u128 hi);
+
+namespace detail {
+// interval_to_prefixes for a space of any width (1-128 bits), so that tests can compare it with
+// a brute-force search in a small space. A block covers [start, start + 2^host_bits - 1].
+struct CidrBlock {
+  u128 start;
+  int host_bits;
+  friend bool operator==(const CidrBlock&, const CidrBlock&) = default;
+};
+std::vector<CidrBlock> cidr_cover(int width, u128 lo, u128 hi);
+}  // namespace detail
 
 }  // namespace mw

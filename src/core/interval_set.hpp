@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
 #include <utility>
 #include <vector>
@@ -34,6 +35,8 @@ class IntervalSet {
 
   // Adds [lo, hi]; lo <= hi <= max() is the caller's contract.
   void add(U lo, U hi) {
+    // A violation would silently corrupt the invariants every other member relies on.
+    assert(lo <= hi && hi <= max_);
     // Find the first interval that ends at or after lo-1 (so adjacent ones merge).
     auto it = std::lower_bound(iv_.begin(), iv_.end(), lo, [](const Interval& a, U v) {
       return a.hi < v && v - a.hi > 1;  // a ends before v-1: neither overlaps nor touches

@@ -17,6 +17,8 @@ Result<Protocol> parse_protocol(std::string_view text);
 class PortSet {
  public:
   PortSet() : s_(65535) {}
+  // 0-65535, so that all() == PortSet().complement(). Port 0 is in the universe for the set
+  // algebra only: parse_port_set never yields it, and text with it ("0-65535") does not parse.
   static PortSet all();
 
   void add(std::uint16_t p) { s_.add(p); }

@@ -16,8 +16,8 @@ struct Artefact {
   std::string description;
 };
 
-inline constexpr const char* kNftTable = "mailwarden";          // inet table of the policy
-inline constexpr const char* kNftBanTable = "mailwarden_ban";   // inet table of bans (later)
+inline constexpr const char* kNftTable = "mailwarden";         // inet table of the policy
+inline constexpr const char* kNftBanTable = "mailwarden_ban";  // inet table of bans (later)
 
 // mailwarden.nft: `table inet mailwarden {}` + `delete table inet mailwarden` + the table, so
 // that loading it with `nft -f` is one transaction whether or not the table existed.

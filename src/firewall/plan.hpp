@@ -37,8 +37,8 @@ struct FirewallPlan {
   std::string hostname;
   Topology topology = Topology::single;
   std::vector<std::string> roles;
-  AddressSet admin;    // admin networks
-  AddressSet cluster;  // cluster networks
+  AddressSet admin;                   // admin networks
+  AddressSet cluster;                 // cluster networks
   std::vector<PortOpening> openings;  // sorted by (protocol, port, exposure)
   std::vector<ClosedPort> closed;     // sorted by (protocol, port)
   PortSet never_udp;                  // udp ports dropped explicitly before anything (11211)

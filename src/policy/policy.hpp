@@ -32,12 +32,22 @@ struct ExtraPort {
   std::string location;  // "site.toml:31:1"
 };
 
+// One node of a multi-server installation: its name, roles and addresses. The addresses of
+// all nodes are the cluster networks (plus any listed explicitly).
+struct ClusterNode {
+  std::string name;
+  std::vector<std::string> roles;
+  std::vector<Prefix> addresses;  // host prefixes (/32, /128) or small networks
+  std::string location;
+};
+
 struct SitePolicy {
   std::string source;   // file name, for messages and generated headers
   std::string product;  // catalog product: "zimbra", "postfix-dovecot", "exchange"
   std::string hostname;
   Topology topology = Topology::single;
   std::vector<std::string> roles;  // multi-server: this node's roles; single: all
+  std::vector<ClusterNode> nodes;  // multi-server: every node of the installation
 
   std::vector<Prefix> admin_networks;    // as written (normalised), v4 and v6
   std::vector<Prefix> cluster_networks;  // multi-server nodes; empty on a single server
@@ -51,7 +61,7 @@ struct SitePolicy {
   std::set<std::string> disabled_features;  // catalog features switched off: "imap", "pop", "chat"
   std::vector<ExtraPort> extra_ports;
 
-  bool log_drops = true;        // rate-limited log line before the final drop
+  bool log_drops = true;  // rate-limited log line before the final drop
   std::string log_rate = "5/minute";
   std::string log_prefix = "mailwarden-drop: ";
 
@@ -71,6 +81,14 @@ struct SitePolicy {
 // collected in SitePolicy::warnings.
 Result<SitePolicy> parse_policy(std::string_view text, std::string_view source,
                                 const PortCatalog& catalog);
+
+// The names of the nodes of a multi-server policy ("" for a single server's one host).
+std::vector<std::string> node_names(const SitePolicy& policy);
+
+// The policy as seen by one node of a multi-server installation: hostname and roles of that
+// node, cluster networks extended with every node's addresses. An Error names the known nodes.
+// For a single-server policy, `node` must be empty or the hostname.
+Result<SitePolicy> policy_for_node(const SitePolicy& policy, std::string_view node);
 
 // Reads the file, finds its product, loads that catalog and parses.
 struct LoadedPolicy {

@@ -1,0 +1,7 @@
+mw_fuzz_target(policy SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/policy.cpp LIBS mw_policy)
+if(TARGET replay_policy)
+  target_include_directories(replay_policy PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+endif()
+if(TARGET fuzz_policy)
+  target_include_directories(fuzz_policy PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+endif()

@@ -1,0 +1,17 @@
+// The subcommands' registration functions: each adds itself to the CLI11 application.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace mw::cli {
+
+// Exit codes shared by every subcommand (documented in README.md and the man page).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // the job could not be done (I/O, a command failed)
+inline constexpr int kExitInvalid = 2;  // bad usage or invalid input (policy, catalog)
+
+void register_firewall(CLI::App& app, int& exit_code);
+
+}  // namespace mw::cli
