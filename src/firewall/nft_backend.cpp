@@ -72,7 +72,7 @@ class NftWriter {
     line(0, "# Do not edit: change the policy and generate again.");
     line(0, "# Load with `nft -f`: one transaction that replaces table inet mailwarden and");
     line(0, "# touches no other table (bans live in table inet mailwarden_ban).");
-    for (const auto& note : plan_.notes) line(0, "# NOTE: " + note);
+    for (const auto& note : plan_.notes) out_ += wrap_comment("NOTE: " + note, "# ");
     if (!plan_.closed.empty()) {
       line(0, "#");
       line(0, "# Listening here but closed to every other host:");

@@ -5,16 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "firewall/artefact.hpp"
 #include "firewall/plan.hpp"
 
 namespace mw {
-
-// One file a backend produces: fixed, documented name (for --out DIR) and its content.
-struct Artefact {
-  std::string filename;
-  std::string content;
-  std::string description;
-};
 
 inline constexpr const char* kNftTable = "mailwarden";         // inet table of the policy
 inline constexpr const char* kNftBanTable = "mailwarden_ban";  // inet table of bans (later)

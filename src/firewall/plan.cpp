@@ -121,7 +121,11 @@ class PlanBuilder {
       return;
     }
     if (!f.feature.empty() && p_.disabled_features.count(f.feature)) {
-      close(f, fmt::format("service '{}' switched off in the policy", f.feature));
+      bool by_default = std::find(c_.default_off.begin(), c_.default_off.end(), f.feature) !=
+                        c_.default_off.end();
+      close(f, by_default ? fmt::format("service '{}' is off unless [services] {} = true",
+                                        f.feature, f.feature)
+                          : fmt::format("service '{}' switched off in the policy", f.feature));
       return;
     }
     for (Exposure e : classes) {
