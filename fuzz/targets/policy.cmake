@@ -1,4 +1,4 @@
-mw_fuzz_target(policy SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/policy.cpp LIBS mw_policy)
+mw_fuzz_target(policy SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/policy.cpp LIBS mw_firewall)
 if(TARGET replay_policy)
   target_include_directories(replay_policy PRIVATE ${PROJECT_SOURCE_DIR}/tests)
 endif()
