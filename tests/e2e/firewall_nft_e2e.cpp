@@ -11,32 +11,34 @@
 
 #include "firewall/nft_backend.hpp"
 #include "firewall/plan.hpp"
+#include "e2e/exposure_check.hpp"
 #include "harness/netns.hpp"
 #include "policy/policy.hpp"
 
 namespace mw {
 namespace {
 
-using test::ProbeOutcome;
-
-// The kernel resolves `meta skuid "zimbra"` when the ruleset loads; this machine has no such
-// user, so the e2e tests name one every Debian system has. The golden tests keep the real name.
-constexpr const char* kTestMtaUser = "nobody";
-
-struct Source {
-  std::string label;  // "admin v4"
-  Address address;
-};
-
-Address host_in(const Prefix& p) {
-  Address a = p.addr;
-  // Not the network address itself when the prefix has room: a plain host address.
-  if (p.len < family_bits(a.family) - 1) a.value += 1;
-  return a;
-}
+using test::example_plan;
+using test::kTestMtaUser;
 
 Address addr(const char* text) {
   return *parse_address(text);
+}
+
+// nft -c first (the kernel's own validation), then the real load.
+Status load_nft_checked(test::NetnsPair& ns, const std::string& ruleset) {
+  CommandOptions o;
+  o.stdin_data = ruleset;
+  auto check = ns.exec(ns.server(), {"nft", "-c", "-f", "-"}, o);
+  if (!check.ok()) return check.error();
+  if (!check->success()) return Error{"nft -c refused the ruleset:\n" + check->err + ruleset};
+  return ns.load_nft(ruleset);
+}
+
+void expect_nft_matches_plan(const test::PlanUnderTest& p) {
+  std::string ruleset = render_nft(p.plan).at(0).content;
+  test::expect_kernel_matches_plan(
+      p, [&](test::NetnsPair& ns) { return load_nft_checked(ns, ruleset); });
 }
 
 class NftE2E : public testing::Test {
@@ -44,146 +46,33 @@ class NftE2E : public testing::Test {
   void SetUp() override {
     if (auto why = test::e2e_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
   }
-
-  FirewallPlan plan_for(const std::string& example, const std::string& node = "") {
-    auto loaded = load_policy(std::string(MW_SOURCE_DIR) + "/examples/" + example);
-    EXPECT_TRUE(loaded.ok()) << loaded.error().message;
-    auto site = policy_for_node(loaded->policy, node);
-    EXPECT_TRUE(site.ok()) << site.error().message;
-    auto plan = make_plan(*site, loaded->catalog);
-    EXPECT_TRUE(plan.ok()) << plan.error().message;
-    catalog_ = loaded->catalog;
-    if (plan->egress_smtp_restricted) plan->egress_mta_user = kTestMtaUser;
-    return *plan;
-  }
-
-  // Sources: one address of each kind the plan distinguishes, IPv4 and IPv6.
-  std::vector<Source> sources_for(const FirewallPlan& plan) {
-    std::vector<Source> out = {{"outside v4", addr("203.0.113.200")},
-                               {"outside v6", addr("2001:db8:ffff::200")}};
-    for (Family f : {Family::v4, Family::v6}) {
-      const char* fam = f == Family::v4 ? "v4" : "v6";
-      if (auto ps = plan.admin.to_prefixes(f); !ps.empty()) {
-        out.push_back({fmt::format("admin {}", fam), host_in(ps.front())});
-      }
-      if (auto ps = plan.cluster.to_prefixes(f); !ps.empty()) {
-        out.push_back({fmt::format("cluster {}", fam), host_in(ps.back())});
-      }
-    }
-    for (const auto& s : out) {
-      if (s.label.rfind("outside", 0) == 0) {
-        EXPECT_FALSE(plan.admin.contains(s.address) || plan.cluster.contains(s.address))
-            << "test address " << to_string(s.address) << " must be outside every trusted set";
-      }
-    }
-    return out;
-  }
-
-  // Every port of the catalog, the policy's own ports, and two ports nobody mentions.
-  std::set<std::pair<Protocol, std::uint16_t>> ports_for(const FirewallPlan& plan) {
-    std::set<std::pair<Protocol, std::uint16_t>> ports;
-    for (const auto& f : catalog_.ports) ports.insert({f.protocol, f.port});
-    for (const auto& o : plan.openings) ports.insert({o.protocol, o.port});
-    ports.insert({Protocol::tcp, 12345});
-    ports.insert({Protocol::udp, 12345});
-    return ports;
-  }
-
-  // Loads the plan's ruleset in a fresh namespace pair and checks every (source, port) pair
-  // against plan.allowed_sources().
-  void expect_kernel_matches_plan(const FirewallPlan& plan) {
-    std::string ruleset = render_nft(plan).at(0).content;
-
-    test::NetnsOptions opts;
-    opts.server_addresses = {test::interface_address("192.0.2.1/24"),
-                             test::interface_address("2001:db8:5::1/64")};
-    opts.client_addresses = {test::interface_address("192.0.2.2/24"),
-                             test::interface_address("2001:db8:5::2/64")};
-    auto sources = sources_for(plan);
-    for (const auto& s : sources) {
-      opts.client_addresses.push_back({s.address, family_bits(s.address.family)});
-    }
-    auto pair = test::NetnsPair::create(opts);
-    ASSERT_TRUE(pair.ok()) << pair.error().message;
-    auto& ns = **pair;
-
-    auto check = ns.exec(ns.server(), {"nft", "-c", "-f", "-"}, [&] {
-      CommandOptions o;
-      o.stdin_data = ruleset;
-      return o;
-    }());
-    ASSERT_TRUE(check.ok()) << check.error().message;
-    ASSERT_TRUE(check->success()) << "nft -c refused the ruleset:\n" << check->err << ruleset;
-    auto loaded = ns.load_nft(ruleset);
-    ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-
-    auto ports = ports_for(plan);
-    std::vector<std::pair<Protocol, std::uint16_t>> port_list(ports.begin(), ports.end());
-    auto listeners = test::Listeners::start(ns.server(), port_list);
-    ASSERT_TRUE(listeners.ok()) << listeners.error().message;
-
-    std::vector<test::Probe> probes;
-    std::vector<std::string> labels;
-    std::vector<ProbeOutcome> expected;
-    for (const auto& s : sources) {
-      Address target = s.address.family == Family::v4 ? addr("192.0.2.1") : addr("2001:db8:5::1");
-      for (auto [proto, port] : port_list) {
-        probes.push_back({s.address, target, proto, port});
-        labels.push_back(fmt::format("{}/{} from {} ({})", port, protocol_name(proto), s.label,
-                                     to_string(s.address)));
-        bool allowed = plan.allowed_sources(proto, port).contains(s.address);
-        expected.push_back(allowed ? ProbeOutcome::open : ProbeOutcome::dropped);
-      }
-    }
-    auto got = test::probe_all(ns.client(), probes, std::chrono::milliseconds(2500));
-    ASSERT_EQ(got.size(), probes.size());
-    int open = 0;
-    for (std::size_t i = 0; i < probes.size(); ++i) {
-      EXPECT_EQ(test::probe_outcome_name(got[i]), test::probe_outcome_name(expected[i]))
-          << labels[i];
-      open += got[i] == ProbeOutcome::open;
-    }
-    // Public ports answered over IPv6 with no static neighbour entry: neighbour discovery
-    // passed the firewall both ways.
-    EXPECT_GT(open, 0);
-    auto neigh = ns.exec(ns.server(), {"ip", "-6", "neigh", "show"});
-    ASSERT_TRUE(neigh.ok());
-    EXPECT_NE(neigh->out.find("2001:db8:ffff::200"), std::string::npos)
-        << "no IPv6 neighbour learnt:\n"
-        << neigh->out;
-    probes_run_ += static_cast<int>(probes.size());
-  }
-
-  PortCatalog catalog_;
-  int probes_run_ = 0;
 };
 
 TEST_F(NftE2E, ZimbraSingleServer) {
-  auto plan = plan_for("zimbra-single.toml");
+  auto p = example_plan("zimbra-single.toml");
   // The example's choices, so that the kernel check below covers each kind of port.
-  ASSERT_TRUE(plan.allowed_sources(Protocol::tcp, 25).contains(addr("203.0.113.200")));
-  ASSERT_FALSE(plan.allowed_sources(Protocol::tcp, 9071).empty());
-  ASSERT_TRUE(plan.allowed_sources(Protocol::tcp, 389).empty());
-  ASSERT_TRUE(plan.allowed_sources(Protocol::udp, 11211).empty());
-  expect_kernel_matches_plan(plan);
+  ASSERT_TRUE(p.plan.allowed_sources(Protocol::tcp, 25).contains(addr("203.0.113.200")));
+  ASSERT_FALSE(p.plan.allowed_sources(Protocol::tcp, 9071).empty());
+  ASSERT_TRUE(p.plan.allowed_sources(Protocol::tcp, 389).empty());
+  ASSERT_TRUE(p.plan.allowed_sources(Protocol::udp, 11211).empty());
+  expect_nft_matches_plan(p);
 }
 
 TEST_F(NftE2E, ZimbraMultiServerNodes) {
   for (const char* node :
        {"mta1.example.com", "proxy1.example.com", "mbox1.example.com", "ldap1.example.com"}) {
     SCOPED_TRACE(node);
-    auto plan = plan_for("zimbra-multi.toml", node);
-    expect_kernel_matches_plan(plan);
+    expect_nft_matches_plan(example_plan("zimbra-multi.toml", node));
   }
 }
 
 TEST_F(NftE2E, PostfixDovecot) {
-  expect_kernel_matches_plan(plan_for("postfix-dovecot.toml"));
+  expect_nft_matches_plan(example_plan("postfix-dovecot.toml"));
 }
 
 // Outbound SMTP is refused to every user but the MTA's.
 TEST_F(NftE2E, EgressSmtpOnlyFromTheMtaUser) {
-  auto plan = plan_for("zimbra-single.toml");
+  auto plan = example_plan("zimbra-single.toml").plan;
   ASSERT_TRUE(plan.egress_smtp_restricted);
   test::NetnsOptions opts;
   auto pair = test::NetnsPair::create(opts);
@@ -212,8 +101,7 @@ TEST_F(NftE2E, EgressSmtpOnlyFromTheMtaUser) {
 // The load replaces only table inet mailwarden: another table (fail2ban's, Docker's, a ban
 // table) survives, and loading twice is the same as loading once.
 TEST_F(NftE2E, LoadTouchesOnlyItsOwnTable) {
-  auto plan = plan_for("zimbra-single.toml");
-  std::string ruleset = render_nft(plan).at(0).content;
+  std::string ruleset = render_nft(example_plan("zimbra-single.toml").plan).at(0).content;
   auto pair = test::NetnsPair::create({});
   ASSERT_TRUE(pair.ok()) << pair.error().message;
   auto& ns = **pair;
