@@ -8,7 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "core/atomic_file.hpp"
-#include "firewall/nft_backend.hpp"
+#include "firewall/backends.hpp"
 #include "firewall/plan.hpp"
 #include "policy/policy.hpp"
 
@@ -28,8 +28,14 @@ Result<std::vector<Artefact>> render(const SitePolicy& site, const PortCatalog& 
   auto plan = make_plan(site, catalog);
   if (!plan) return plan.error();
   notes.insert(notes.end(), plan->notes.begin(), plan->notes.end());
-  if (backend == "nft") return render_nft(*plan);
-  return Error{fmt::format("--backend {}: not available (available: nft)", backend)};
+  const Backend* b = find_backend(backend);
+  if (!b) {
+    std::string names;
+    for (const auto& known : backends())
+      names += (names.empty() ? "" : ", ") + std::string(known.name);
+    return Error{fmt::format("--backend {}: unknown (available: {})", backend, names)};
+  }
+  return b->render(*plan);
 }
 
 int write_artefacts(const std::filesystem::path& dir, const std::vector<Artefact>& artefacts) {
@@ -112,7 +118,9 @@ void register_firewall(CLI::App& app, int& exit_code) {
   gen->add_option("--policy,-p", opts->policy,
                   "site policy (TOML), e.g. examples/zimbra-single.toml")
       ->required();
-  gen->add_option("--backend,-b", opts->backend, "nft")->capture_default_str();
+  std::string backend_help = "firewall to generate:";
+  for (const auto& b : backends()) backend_help += fmt::format("\n  {:<10} {}", b.name, b.summary);
+  gen->add_option("--backend,-b", opts->backend, backend_help)->capture_default_str();
   gen->add_option("--node,-n", opts->node, "node of a multi-server policy to generate for");
   gen->add_option("--out,-o", opts->out_dir,
                   "write one file per artefact into this directory (nft: mailwarden.nft)");

@@ -58,6 +58,13 @@ class PlanBuilder {
     plan_.roles = p_.roles;
     plan_.admin = p_.admin_set();
     plan_.cluster = p_.cluster_set();
+    plan_.server_addresses = p_.host_addresses;
+    for (const auto& n : p_.nodes) {
+      plan_.server_addresses.insert(plan_.server_addresses.end(), n.addresses.begin(),
+                                    n.addresses.end());
+    }
+    plan_.iis_site = p_.iis_site;
+    plan_.iis_proxy_mode = p_.iis_proxy_mode;
     plan_.log_drops = p_.log_drops;
     plan_.log_rate = p_.log_rate;
     plan_.log_prefix = p_.log_prefix;

@@ -37,8 +37,10 @@ struct FirewallPlan {
   std::string hostname;
   Topology topology = Topology::single;
   std::vector<std::string> roles;
-  AddressSet admin;                   // admin networks
-  AddressSet cluster;                 // cluster networks
+  AddressSet admin;    // admin networks
+  AddressSet cluster;  // cluster networks
+  // The installation's own servers: [host] addresses of a single server, or every node's.
+  std::vector<Prefix> server_addresses;
   std::vector<PortOpening> openings;  // sorted by (protocol, port, exposure)
   std::vector<ClosedPort> closed;     // sorted by (protocol, port)
   PortSet never_udp;                  // udp ports dropped explicitly before anything (11211)
@@ -49,6 +51,8 @@ struct FirewallPlan {
   bool egress_smtp_restricted = false;
   std::string egress_mta_user;
   std::vector<std::string> notes;  // operator instructions (admin-console recipe, zmproxyconfig)
+  std::string iis_site;            // Exchange: the IIS site whose /ecp is restricted
+  bool iis_proxy_mode = false;     // Exchange: a load balancer in front (X-Forwarded-For)
 
   // The ports of one protocol opened with one exposure class.
   PortSet ports(Protocol proto, Exposure e) const;

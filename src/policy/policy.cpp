@@ -41,7 +41,7 @@ class PolicyReader {
     p_.source = std::string(source_);
     expect_keys(root, "",
                 {"host", "networks", "node", "ssh", "admin_console", "services", "extra_port",
-                 "logging", "egress"});
+                 "logging", "egress", "iis"});
     read_host(root);
     read_networks(root);
     read_nodes(root);
@@ -51,6 +51,7 @@ class PolicyReader {
     read_extra_ports(root);
     read_logging(root);
     read_egress(root);
+    read_iis(root);
     cross_checks(root);
     return std::move(p_);
   }
@@ -121,7 +122,7 @@ class PolicyReader {
   void read_host(const toml::table& root) {
     const toml::table* host = table_at(root, "host", "host");
     if (!host) fail(root.source(), "host", "missing table [host] (product, hostname, topology)");
-    expect_keys(*host, "host", {"product", "hostname", "topology", "roles"});
+    expect_keys(*host, "host", {"product", "hostname", "topology", "roles", "ipv4", "ipv6"});
     auto product = string_at(*host, "product", "host.product");
     if (!product) fail(host->source(), "host.product", "missing (e.g. product = \"zimbra\")");
     if (*product != catalog_.product) {
@@ -156,6 +157,36 @@ class PolicyReader {
            "a single server has every role; a multi-server policy gives each [[node]] its roles");
     }
     if (p_.topology == Topology::single) p_.roles = catalog_.roles;
+    if ((host->get("ipv4") || host->get("ipv6")) && p_.topology == Topology::multi) {
+      fail(region(*host, host->get("ipv4") ? "ipv4" : "ipv6"), "host",
+           "a multi-server policy gives each [[node]] its addresses");
+    }
+    p_.host_addresses = read_prefixes(*host, "ipv4", "host.ipv4", Family::v4);
+    auto v6 = read_prefixes(*host, "ipv6", "host.ipv6", Family::v6);
+    p_.host_addresses.insert(p_.host_addresses.end(), v6.begin(), v6.end());
+  }
+
+  void read_iis(const toml::table& root) {
+    const toml::table* iis = table_at(root, "iis", "iis");
+    if (!iis) return;
+    if (p_.product != "exchange") {
+      fail(iis->source(), "iis", "[iis] belongs to product = \"exchange\"");
+    }
+    expect_keys(*iis, "iis", {"site", "enable_proxy_mode"});
+    if (auto site = string_at(*iis, "site", "iis.site")) {
+      bool ok = !site->empty() && site->size() <= 128;
+      for (char c : *site) {
+        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == ' ' || c == '-' ||
+                    c == '_' || c == '.');
+      }
+      if (!ok) {
+        fail(region(*iis, "site"), "iis.site",
+             fmt::format("'{}' is not an IIS site name (letters, digits, ' ', '-', '_', '.')",
+                         *site));
+      }
+      p_.iis_site = *site;
+    }
+    p_.iis_proxy_mode = bool_at(*iis, "enable_proxy_mode", "iis.enable_proxy_mode").value_or(false);
   }
 
   void check_hostname(const std::string& name, const toml::source_region& r,

@@ -48,6 +48,9 @@ struct SitePolicy {
   Topology topology = Topology::single;
   std::vector<std::string> roles;  // multi-server: this node's roles; single: all
   std::vector<ClusterNode> nodes;  // multi-server: every node of the installation
+  // Single server: its own addresses ([host] ipv4/ipv6), optional. They are trusted where a
+  // server must reach itself through its public name (IIS /ecp restriction).
+  std::vector<Prefix> host_addresses;
 
   std::vector<Prefix> admin_networks;    // as written (normalised), v4 and v6
   std::vector<Prefix> cluster_networks;  // multi-server nodes; empty on a single server
@@ -69,6 +72,11 @@ struct SitePolicy {
   // or a compromised webmail cannot send around the MTA's rate limits.
   bool egress_smtp_restricted = false;
   std::string egress_mta_user;
+
+  // Exchange / IIS: the web site whose /ecp is restricted, and whether a load balancer or
+  // reverse proxy sits in front (IIS then reads the client from X-Forwarded-For).
+  std::string iis_site = "Default Web Site";
+  bool iis_proxy_mode = false;
 
   std::vector<std::string> warnings;  // positioned, for the operator
 
