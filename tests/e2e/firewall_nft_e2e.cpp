@@ -9,9 +9,9 @@
 #include <set>
 #include <string>
 
+#include "e2e/exposure_check.hpp"
 #include "firewall/nft_backend.hpp"
 #include "firewall/plan.hpp"
-#include "e2e/exposure_check.hpp"
 #include "harness/netns.hpp"
 #include "policy/policy.hpp"
 
