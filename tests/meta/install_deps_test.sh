@@ -12,7 +12,9 @@ set -uo pipefail
 # The one list of tools to check. Add a tool here when the build or a test starts running it.
 # Tools of Debian's Essential packages (sh, cat, head, sed, grep...) are on every system.
 tools=(
-  ip nft conntrack setpriv          # e2e tests: network namespaces, nftables, conntrack
+  ip nft conntrack setpriv unshare   # e2e tests: network namespaces, nftables, conntrack
+  iptables-restore ip6tables-restore iptables-save ip6tables-save ufw   # iptables, ufw e2e
+  firewall-offline-cmd xmllint      # firewalld config check, IIS XML check
   cmake ninja g++           # build
   clang++                   # fuzz build
   clang-format              # format check
