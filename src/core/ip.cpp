@@ -1,6 +1,8 @@
 // Strict IPv4/IPv6 address and prefix parsing with errors a person can act on; RFC 5952 printing.
 #include "core/ip.hpp"
 
+#include "core/quote.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,31 +13,8 @@
 namespace mw {
 namespace {
 
-// Long inputs (a whole config line pasted into one field) would drown the message.
-constexpr std::size_t kMaxQuoted = 64;
-
-// Shows the input as typed, but makes invisible and non-ASCII bytes visible: the usual cause of
-// "but it looks right" at 3 a.m. is a stray tab or a non-breaking space.
 std::string quote(std::string_view text) {
-  std::string out = "'";
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    // Budget the shown text, not the input: an escaped byte takes four characters.
-    if (out.size() > kMaxQuoted) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\'' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("\\x{:02x}", c);
-    }
-  }
-  out += '\'';
-  return out;
+  return quote_input(text);
 }
 
 std::string show_char(char ch) {

@@ -1,6 +1,8 @@
 // Port and protocol parsing with positioned errors, and the canonical text of a port set.
 #include "core/port_set.hpp"
 
+#include "core/quote.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,34 +11,11 @@
 namespace mw {
 namespace {
 
-// Long inputs (a whole config line pasted into one field) would drown the message.
-constexpr std::size_t kMaxQuoted = 64;
-
-// Shows the input as typed, but makes invisible and non-ASCII bytes visible: a stray tab or a
-// non-breaking space is the usual "but it looks right".
 std::string quote(std::string_view text) {
-  std::string out = "'";
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    // Budget the shown text, not the input: an escaped byte takes four characters.
-    if (out.size() > kMaxQuoted) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\'' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("\\x{:02x}", c);
-    }
-  }
-  out += '\'';
-  return out;
+  return quote_input(text);
 }
 
-// A run of digits as echoed inside a message; a runaway one is cut like quote() cuts input.
+// A run of digits as echoed inside a message; a runaway one is cut like quote_input() cuts text.
 std::string clip(std::string_view digits) {
   constexpr std::size_t kMax = 12;
   return digits.size() <= kMax ? std::string(digits) : std::string(digits.substr(0, kMax)) + "...";

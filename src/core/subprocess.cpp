@@ -2,6 +2,8 @@
 // kills the process group.
 #include "core/subprocess.hpp"
 
+#include "core/unique_fd.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -27,23 +29,7 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
-// Closes a file descriptor once; -1 means "nothing to close".
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = UniqueFd;
 
 bool make_pipe(Fd& read_end, Fd& write_end) {
   int fds[2];

@@ -2,6 +2,8 @@
 // sweeping.
 #include "harness/netns.hpp"
 
+#include "core/unique_fd.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -34,29 +36,7 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
-// Owns a file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = UniqueFd;
 
 bool contains(const InterfaceAddress& net, const Address& a) {
   if (net.address.family != a.family) return false;
