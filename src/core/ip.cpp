@@ -24,12 +24,6 @@ std::string show_char(char ch) {
   return fmt::format("byte 0x{:02x}", c);
 }
 
-// A run of digits as echoed inside a message; a runaway one is cut like quote() cuts input.
-std::string clip(std::string_view digits) {
-  constexpr std::size_t kMax = 12;
-  return digits.size() <= kMax ? std::string(digits) : std::string(digits.substr(0, kMax)) + "...";
-}
-
 Error fail(std::string_view text, std::string_view detail) {
   return Error{fmt::format("{}: {}", quote(text), detail)};
 }
@@ -102,7 +96,7 @@ std::optional<std::string> parse_v4(std::string_view s, std::size_t at, bool sta
     unsigned octet = 0;
     for (char c : p.substr(0, 4)) octet = octet * 10 + static_cast<unsigned>(c - '0');
     if (p.size() > 3 || octet > 255) {
-      return fmt::format("octet {} is {}, above 255", k + 1, clip(p));
+      return fmt::format("octet {} is {}, above 255", k + 1, clip_digits(p));
     }
     value = (value << 8) | octet;
   }
@@ -141,7 +135,7 @@ std::optional<std::string> parse_v6(std::string_view s, std::size_t at, u128& ou
     }
     if (i - start > 4) {
       return fmt::format("group '{}' at character {} has more than 4 hex digits",
-                         clip(s.substr(start, i - start)), at + start + 1);
+                         clip_digits(s.substr(start, i - start)), at + start + 1);
     }
     if (n == 8) return fmt::format("more than 8 groups (character {})", at + start + 1);
     unsigned g = 0;
@@ -262,9 +256,10 @@ Result<Prefix> parse_prefix(std::string_view text, std::vector<std::string>* war
     int len = 0;
     for (char c : len_text.substr(0, 4)) len = len * 10 + (c - '0');
     if (len_text.size() > 3 || len > bits) {
-      return fail(text, p.addr.family == Family::v4
-                            ? fmt::format("prefix length {} exceeds 32 for IPv4", clip(len_text))
-                            : fmt::format("prefix length {} exceeds 128", clip(len_text)));
+      return fail(text,
+                  p.addr.family == Family::v4
+                      ? fmt::format("prefix length {} exceeds 32 for IPv4", clip_digits(len_text))
+                      : fmt::format("prefix length {} exceeds 128", clip_digits(len_text)));
     }
     p.len = len;
   }

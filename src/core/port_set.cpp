@@ -15,12 +15,6 @@ std::string quote(std::string_view text) {
   return quote_input(text);
 }
 
-// A run of digits as echoed inside a message; a runaway one is cut like quote_input() cuts text.
-std::string clip(std::string_view digits) {
-  constexpr std::size_t kMax = 12;
-  return digits.size() <= kMax ? std::string(digits) : std::string(digits.substr(0, kMax)) + "...";
-}
-
 Error fail(std::string_view text, std::string_view detail) {
   return Error{fmt::format("{}: {}", quote(text), detail)};
 }
@@ -41,7 +35,7 @@ std::optional<std::string> port_problem(std::string_view s, std::uint16_t* out) 
   if (s.size() > 1 && s[0] == '0') return "leading zero is not allowed";
   unsigned long v = 0;
   for (char c : s.substr(0, 6)) v = v * 10 + static_cast<unsigned long>(c - '0');
-  if (s.size() > 5 || v > 65535) return fmt::format("port {} exceeds 65535", clip(s));
+  if (s.size() > 5 || v > 65535) return fmt::format("port {} exceeds 65535", clip_digits(s));
   if (v == 0) return "port 0 is not a port one can filter on (ports are 1-65535)";
   *out = static_cast<std::uint16_t>(v);
   return std::nullopt;

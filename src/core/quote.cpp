@@ -35,4 +35,9 @@ std::string quote_input(std::string_view text) {
   return out;
 }
 
+std::string clip_digits(std::string_view digits) {
+  constexpr std::size_t kMax = 12;
+  return digits.size() <= kMax ? std::string(digits) : std::string(digits.substr(0, kMax)) + "...";
+}
+
 }  // namespace mw

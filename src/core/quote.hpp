@@ -11,4 +11,7 @@ namespace mw {
 // 3 a.m. is a stray tab or a non-breaking space, and a pasted line must not drown the message.
 std::string quote_input(std::string_view text);
 
+// A run of digits echoed inside a message, cut after 12 so a runaway number stays readable.
+std::string clip_digits(std::string_view digits);
+
 }  // namespace mw

@@ -3,6 +3,20 @@
 
 namespace mw {
 
+std::string_view who_may_connect(Exposure e) {
+  switch (e) {
+    case Exposure::public_:
+      return "every address, IPv4 and IPv6";
+    case Exposure::admin:
+      return "the admin networks only";
+    case Exposure::cluster:
+      return "the other nodes of this installation only (cluster networks)";
+    case Exposure::loopback:
+      break;
+  }
+  return "nobody";
+}
+
 std::string wrap_comment(std::string_view text, std::string_view lead, std::size_t width,
                          std::size_t indent) {
   std::string out;

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "catalog/ports.hpp"
+
 namespace mw {
 
 // One file a backend produces: fixed, documented name (for --out DIR) and its content.
@@ -13,6 +15,9 @@ struct Artefact {
   std::string content;
   std::string description;
 };
+
+// Who may connect to a port of this class, in words, for comments in generated files.
+std::string_view who_may_connect(Exposure e);
 
 // `text` as comment lines of at most `width` columns, each starting with `lead` ("# ");
 // continuation lines are indented by `indent` more spaces. Words longer than a line stay whole.

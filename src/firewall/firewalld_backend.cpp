@@ -33,20 +33,6 @@ constexpr const char* kCaution =
     "(firewall-cmd --zone=public --add-rich-rule=RULE --timeout=300 expires by itself), since "
     "permanent changes and --reload have no such undo.";
 
-std::string who(Exposure e) {
-  switch (e) {
-    case Exposure::public_:
-      return "everyone";
-    case Exposure::admin:
-      return "the admin networks only";
-    case Exposure::cluster:
-      return "the cluster networks (this installation's nodes) only";
-    case Exposure::loopback:
-      break;
-  }
-  return "nobody";
-}
-
 // Text for XML character data and attributes: pugixml escapes markup, but XML 1.0 has no way
 // to carry control characters at all, so they become spaces.
 std::string xml_text(std::string_view s) {
@@ -118,7 +104,8 @@ struct ServiceDef {
   }
   std::string short_text() const { return join(labels, ", "); }
   std::string description() const {
-    return fmt::format("mailwarden: open to {}. {}", who(exposure), join(reasons, "; "));
+    return fmt::format("mailwarden: open to {}. {}", who_may_connect(exposure),
+                       join(reasons, "; "));
   }
 };
 
@@ -683,7 +670,7 @@ class ScriptWriter {
     for (const auto& s : m_.services) {
       line();
       comment(fmt::format("{}: {} ({}), {}", s.name, join(s.port_ids(), " "), s.short_text(),
-                          who(s.exposure)));
+                          who_may_connect(s.exposure)));
       std::string svc = "firewall-cmd --permanent --service=" + s.name;
       line("firewall-cmd --permanent --new-service=" + s.name);
       line(svc + " --set-short=" + shell_quote(xml_text(s.short_text())));

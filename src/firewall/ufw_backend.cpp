@@ -81,20 +81,6 @@ std::vector<PortServices> port_services(const FirewallPlan& plan, const UfwProfi
   return out;
 }
 
-std::string who_may_connect(Exposure e) {
-  switch (e) {
-    case Exposure::public_:
-      return "every address, IPv4 and IPv6";
-    case Exposure::admin:
-      return "the admin networks only";
-    case Exposure::cluster:
-      return "the other nodes of this installation only (cluster networks)";
-    case Exposure::loopback:
-      break;
-  }
-  return "nobody";
-}
-
 // ufw skips a profile whose value is longer than 1024 characters.
 std::string clip(std::string text, std::size_t max = 1000) {
   if (text.size() <= max) return text;

@@ -98,46 +98,46 @@ for item in $listed; do
   if [[ $item == mailwarden-* ]]; then firewall-cmd --permanent --delete-service="$item"; fi
 done
 
-# mailwarden-public-smtp: 25/tcp (smtp), everyone
+# mailwarden-public-smtp: 25/tcp (smtp), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-smtp
 firewall-cmd --permanent --service=mailwarden-public-smtp --set-short=smtp
-firewall-cmd --permanent --service=mailwarden-public-smtp --set-description='mailwarden: open to everyone. 25/tcp smtp: RFC 5321; Debian postfix master.cf '"'"'smtp inet n - y - - smtpd'"'"''
+firewall-cmd --permanent --service=mailwarden-public-smtp --set-description='mailwarden: open to every address, IPv4 and IPv6. 25/tcp smtp: RFC 5321; Debian postfix master.cf '"'"'smtp inet n - y - - smtpd'"'"''
 firewall-cmd --permanent --service=mailwarden-public-smtp --add-port=25/tcp
 
-# mailwarden-public-http: 80/tcp (http), everyone
+# mailwarden-public-http: 80/tcp (http), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-http
 firewall-cmd --permanent --service=mailwarden-public-http --set-short=http
-firewall-cmd --permanent --service=mailwarden-public-http --set-description='mailwarden: open to everyone. 80/tcp http: RFC 9110; webmail installs serve it from the IMAP host'
+firewall-cmd --permanent --service=mailwarden-public-http --set-description='mailwarden: open to every address, IPv4 and IPv6. 80/tcp http: RFC 9110; webmail installs serve it from the IMAP host'
 firewall-cmd --permanent --service=mailwarden-public-http --add-port=80/tcp
 
-# mailwarden-public-imap: 143/tcp (imap), everyone
+# mailwarden-public-imap: 143/tcp (imap), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-imap
 firewall-cmd --permanent --service=mailwarden-public-imap --set-short=imap
-firewall-cmd --permanent --service=mailwarden-public-imap --set-description='mailwarden: open to everyone. 143/tcp imap: RFC 9051; Dovecot 10-master.conf default'
+firewall-cmd --permanent --service=mailwarden-public-imap --set-description='mailwarden: open to every address, IPv4 and IPv6. 143/tcp imap: RFC 9051; Dovecot 10-master.conf default'
 firewall-cmd --permanent --service=mailwarden-public-imap --add-port=143/tcp
 
-# mailwarden-public-https: 443/tcp (https), everyone
+# mailwarden-public-https: 443/tcp (https), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-https
 firewall-cmd --permanent --service=mailwarden-public-https --set-short=https
-firewall-cmd --permanent --service=mailwarden-public-https --set-description='mailwarden: open to everyone. 443/tcp https: RFC 9110'
+firewall-cmd --permanent --service=mailwarden-public-https --set-description='mailwarden: open to every address, IPv4 and IPv6. 443/tcp https: RFC 9110'
 firewall-cmd --permanent --service=mailwarden-public-https --add-port=443/tcp
 
-# mailwarden-public-submissions: 465/tcp (submissions), everyone
+# mailwarden-public-submissions: 465/tcp (submissions), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-submissions
 firewall-cmd --permanent --service=mailwarden-public-submissions --set-short=submissions
-firewall-cmd --permanent --service=mailwarden-public-submissions --set-description='mailwarden: open to everyone. 465/tcp submissions: RFC 8314 section 3.3 (submissions 465, preferred over STARTTLS); Debian master.cf ships it commented out'
+firewall-cmd --permanent --service=mailwarden-public-submissions --set-description='mailwarden: open to every address, IPv4 and IPv6. 465/tcp submissions: RFC 8314 section 3.3 (submissions 465, preferred over STARTTLS); Debian master.cf ships it commented out'
 firewall-cmd --permanent --service=mailwarden-public-submissions --add-port=465/tcp
 
-# mailwarden-public-submission: 587/tcp (submission), everyone
+# mailwarden-public-submission: 587/tcp (submission), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-submission
 firewall-cmd --permanent --service=mailwarden-public-submission --set-short=submission
-firewall-cmd --permanent --service=mailwarden-public-submission --set-description='mailwarden: open to everyone. 587/tcp submission: RFC 6409; Debian master.cf ships it commented out'
+firewall-cmd --permanent --service=mailwarden-public-submission --set-description='mailwarden: open to every address, IPv4 and IPv6. 587/tcp submission: RFC 6409; Debian master.cf ships it commented out'
 firewall-cmd --permanent --service=mailwarden-public-submission --add-port=587/tcp
 
-# mailwarden-public-imaps: 993/tcp (imaps), everyone
+# mailwarden-public-imaps: 993/tcp (imaps), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-imaps
 firewall-cmd --permanent --service=mailwarden-public-imaps --set-short=imaps
-firewall-cmd --permanent --service=mailwarden-public-imaps --set-description='mailwarden: open to everyone. 993/tcp imaps: RFC 8314; Dovecot 10-master.conf default'
+firewall-cmd --permanent --service=mailwarden-public-imaps --set-description='mailwarden: open to every address, IPv4 and IPv6. 993/tcp imaps: RFC 8314; Dovecot 10-master.conf default'
 firewall-cmd --permanent --service=mailwarden-public-imaps --add-port=993/tcp
 
 # mailwarden-admin-ssh: 2222/tcp (ssh), the admin networks only
@@ -146,10 +146,10 @@ firewall-cmd --permanent --service=mailwarden-admin-ssh --set-short=ssh
 firewall-cmd --permanent --service=mailwarden-admin-ssh --set-description='mailwarden: open to the admin networks only. 2222/tcp ssh: policy [ssh] (examples/postfix-dovecot.toml)'
 firewall-cmd --permanent --service=mailwarden-admin-ssh --add-port=2222/tcp
 
-# mailwarden-public-managesieve: 4190/tcp (managesieve), everyone
+# mailwarden-public-managesieve: 4190/tcp (managesieve), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-managesieve
 firewall-cmd --permanent --service=mailwarden-public-managesieve --set-short=managesieve
-firewall-cmd --permanent --service=mailwarden-public-managesieve --set-description='mailwarden: open to everyone. 4190/tcp managesieve: RFC 5804 (IANA sieve 4190); Debian dovecot-managesieved 20-managesieve.conf'
+firewall-cmd --permanent --service=mailwarden-public-managesieve --set-description='mailwarden: open to every address, IPv4 and IPv6. 4190/tcp managesieve: RFC 5804 (IANA sieve 4190); Debian dovecot-managesieved 20-managesieve.conf'
 firewall-cmd --permanent --service=mailwarden-public-managesieve --add-port=4190/tcp
 
 # mailwarden-admin-prometheus-node-exporter: 9100/tcp (prometheus node exporter), the admin

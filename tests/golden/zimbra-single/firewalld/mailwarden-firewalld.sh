@@ -142,46 +142,46 @@ firewall-cmd --permanent --service=mailwarden-admin-ssh --set-short=ssh
 firewall-cmd --permanent --service=mailwarden-admin-ssh --set-description='mailwarden: open to the admin networks only. 22/tcp ssh: policy [ssh] (examples/zimbra-single.toml)'
 firewall-cmd --permanent --service=mailwarden-admin-ssh --add-port=22/tcp
 
-# mailwarden-public-smtp: 25/tcp (smtp), everyone
+# mailwarden-public-smtp: 25/tcp (smtp), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-smtp
 firewall-cmd --permanent --service=mailwarden-public-smtp --set-short=smtp
-firewall-cmd --permanent --service=mailwarden-public-smtp --set-description='mailwarden: open to everyone. 25/tcp smtp: master.cf.in '"'"'smtp inet ... postscreen'"'"'; Zimbra wiki '"'"'Ports'"'"' external list. (zimbraSmtpPort GCV 25 is the port mailboxd sends to, not a listener setting)'
+firewall-cmd --permanent --service=mailwarden-public-smtp --set-description='mailwarden: open to every address, IPv4 and IPv6. 25/tcp smtp: master.cf.in '"'"'smtp inet ... postscreen'"'"'; Zimbra wiki '"'"'Ports'"'"' external list. (zimbraSmtpPort GCV 25 is the port mailboxd sends to, not a listener setting)'
 firewall-cmd --permanent --service=mailwarden-public-smtp --add-port=25/tcp
 
-# mailwarden-public-http: 80/tcp (http), everyone
+# mailwarden-public-http: 80/tcp (http), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-http
 firewall-cmd --permanent --service=mailwarden-public-http --set-short=http
-firewall-cmd --permanent --service=mailwarden-public-http --set-description='mailwarden: open to everyone. 80/tcp http: attrs.tsv: zimbraMailProxyPort GCV 0 and zimbraMailPort GCV 80; zmproxyconfig sets zimbraMailProxyPort 80 and moves mailboxd to 8080 when the proxy is enabled. Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-http --set-description='mailwarden: open to every address, IPv4 and IPv6. 80/tcp http: attrs.tsv: zimbraMailProxyPort GCV 0 and zimbraMailPort GCV 80; zmproxyconfig sets zimbraMailProxyPort 80 and moves mailboxd to 8080 when the proxy is enabled. Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-http --add-port=80/tcp
 
-# mailwarden-public-imap: 143/tcp (imap), everyone
+# mailwarden-public-imap: 143/tcp (imap), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-imap
 firewall-cmd --permanent --service=mailwarden-public-imap --set-short=imap
-firewall-cmd --permanent --service=mailwarden-public-imap --set-description='mailwarden: open to everyone. 143/tcp imap: attrs.tsv: zimbraImapProxyBindPort GCV 143; Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-imap --set-description='mailwarden: open to every address, IPv4 and IPv6. 143/tcp imap: attrs.tsv: zimbraImapProxyBindPort GCV 143; Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-imap --add-port=143/tcp
 
-# mailwarden-public-https: 443/tcp (https), everyone
+# mailwarden-public-https: 443/tcp (https), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-https
 firewall-cmd --permanent --service=mailwarden-public-https --set-short=https
-firewall-cmd --permanent --service=mailwarden-public-https --set-description='mailwarden: open to everyone. 443/tcp https: attrs.tsv: zimbraMailSSLProxyPort GCV 0 (zmproxyconfig sets 443); Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-https --set-description='mailwarden: open to every address, IPv4 and IPv6. 443/tcp https: attrs.tsv: zimbraMailSSLProxyPort GCV 0 (zmproxyconfig sets 443); Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-https --add-port=443/tcp
 
-# mailwarden-public-smtps: 465/tcp (smtps), everyone
+# mailwarden-public-smtps: 465/tcp (smtps), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-smtps
 firewall-cmd --permanent --service=mailwarden-public-smtps --set-short=smtps
-firewall-cmd --permanent --service=mailwarden-public-smtps --set-description='mailwarden: open to everyone. 465/tcp smtps: master.cf.in '"'"'465 inet ... -o smtpd_tls_wrappermode=yes'"'"'; Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-smtps --set-description='mailwarden: open to every address, IPv4 and IPv6. 465/tcp smtps: master.cf.in '"'"'465 inet ... -o smtpd_tls_wrappermode=yes'"'"'; Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-smtps --add-port=465/tcp
 
-# mailwarden-public-submission: 587/tcp (submission), everyone
+# mailwarden-public-submission: 587/tcp (submission), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-submission
 firewall-cmd --permanent --service=mailwarden-public-submission --set-short=submission
-firewall-cmd --permanent --service=mailwarden-public-submission --set-description='mailwarden: open to everyone. 587/tcp submission: master.cf.in '"'"'submission inet ... smtpd_client_restrictions=permit_sasl_authenticated,reject'"'"'; Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-submission --set-description='mailwarden: open to every address, IPv4 and IPv6. 587/tcp submission: master.cf.in '"'"'submission inet ... smtpd_client_restrictions=permit_sasl_authenticated,reject'"'"'; Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-submission --add-port=587/tcp
 
-# mailwarden-public-imaps: 993/tcp (imaps), everyone
+# mailwarden-public-imaps: 993/tcp (imaps), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-imaps
 firewall-cmd --permanent --service=mailwarden-public-imaps --set-short=imaps
-firewall-cmd --permanent --service=mailwarden-public-imaps --set-description='mailwarden: open to everyone. 993/tcp imaps: attrs.tsv: zimbraImapSSLProxyBindPort GCV 993; Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-imaps --set-description='mailwarden: open to every address, IPv4 and IPv6. 993/tcp imaps: attrs.tsv: zimbraImapSSLProxyBindPort GCV 993; Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-imaps --add-port=993/tcp
 
 # mailwarden-admin-zimbra-admin-console-proxy: 9071/tcp (zimbra-admin-console-proxy), the admin

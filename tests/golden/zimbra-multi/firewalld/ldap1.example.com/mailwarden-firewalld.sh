@@ -84,17 +84,18 @@ firewall-cmd --permanent --service=mailwarden-admin-ssh --set-short=ssh
 firewall-cmd --permanent --service=mailwarden-admin-ssh --set-description='mailwarden: open to the admin networks only. 22/tcp ssh: policy [ssh] (examples/zimbra-multi.toml)'
 firewall-cmd --permanent --service=mailwarden-admin-ssh --add-port=22/tcp
 
-# mailwarden-cluster-ldap: 389/tcp (ldap), the cluster networks (this installation's nodes) only
+# mailwarden-cluster-ldap: 389/tcp (ldap), the other nodes of this installation only (cluster
+#   networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-ldap
 firewall-cmd --permanent --service=mailwarden-cluster-ldap --set-short=ldap
-firewall-cmd --permanent --service=mailwarden-cluster-ldap --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 389/tcp ldap: LC: ldap_port, ldap_url, ldap_bind_url (no defaults; zmsetup sets ldap://host:389); Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
+firewall-cmd --permanent --service=mailwarden-cluster-ldap --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 389/tcp ldap: LC: ldap_port, ldap_url, ldap_bind_url (no defaults; zmsetup sets ldap://host:389); Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
 firewall-cmd --permanent --service=mailwarden-cluster-ldap --add-port=389/tcp
 
-# mailwarden-cluster-ldaps: 636/tcp (ldaps), the cluster networks (this installation's nodes)
-#   only
+# mailwarden-cluster-ldaps: 636/tcp (ldaps), the other nodes of this installation only (cluster
+#   networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-ldaps
 firewall-cmd --permanent --service=mailwarden-cluster-ldaps --set-short=ldaps
-firewall-cmd --permanent --service=mailwarden-cluster-ldaps --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 636/tcp ldaps: LC: ldap_bind_url (no default); Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
+firewall-cmd --permanent --service=mailwarden-cluster-ldaps --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 636/tcp ldaps: LC: ldap_bind_url (no default); Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
 firewall-cmd --permanent --service=mailwarden-cluster-ldaps --add-port=636/tcp
 
 # 3. Zone mailwarden: drop what no rule accepts.

@@ -91,123 +91,123 @@ firewall-cmd --permanent --service=mailwarden-admin-ssh --set-short=ssh
 firewall-cmd --permanent --service=mailwarden-admin-ssh --set-description='mailwarden: open to the admin networks only. 22/tcp ssh: policy [ssh] (examples/zimbra-multi.toml)'
 firewall-cmd --permanent --service=mailwarden-admin-ssh --add-port=22/tcp
 
-# mailwarden-cluster-lmtp: 7025/tcp (lmtp), the cluster networks (this installation's nodes)
-#   only
+# mailwarden-cluster-lmtp: 7025/tcp (lmtp), the other nodes of this installation only (cluster
+#   networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-lmtp
 firewall-cmd --permanent --service=mailwarden-cluster-lmtp --set-short=lmtp
-firewall-cmd --permanent --service=mailwarden-cluster-lmtp --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 7025/tcp lmtp: attrs.tsv: zimbraLmtpBindPort GCV 7025; Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
+firewall-cmd --permanent --service=mailwarden-cluster-lmtp --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 7025/tcp lmtp: attrs.tsv: zimbraLmtpBindPort GCV 7025; Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
 firewall-cmd --permanent --service=mailwarden-cluster-lmtp --add-port=7025/tcp
 
-# mailwarden-cluster-zimbra-admin-console: 7071/tcp (zimbra-admin-console), the cluster networks
-#   (this installation's nodes) only
+# mailwarden-cluster-zimbra-admin-console: 7071/tcp (zimbra-admin-console), the other nodes of
+#   this installation only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-zimbra-admin-console
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-admin-console --set-short=zimbra-admin-console
-firewall-cmd --permanent --service=mailwarden-cluster-zimbra-admin-console --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 7071/tcp zimbra-admin-console: attrs.tsv: zimbraAdminPort GCV 7071 ('"'"'SSL port for admin UI'"'"'); Zimbra wiki '"'"'Ports'"'"' external and multi-server lists'
+firewall-cmd --permanent --service=mailwarden-cluster-zimbra-admin-console --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 7071/tcp zimbra-admin-console: attrs.tsv: zimbraAdminPort GCV 7071 ('"'"'SSL port for admin UI'"'"'); Zimbra wiki '"'"'Ports'"'"' external and multi-server lists'
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-admin-console --add-port=7071/tcp
 
-# mailwarden-cluster-zimbra-extension: 7072/tcp (zimbra-extension), the cluster networks (this
-#   installation's nodes) only
+# mailwarden-cluster-zimbra-extension: 7072/tcp (zimbra-extension), the other nodes of this
+#   installation only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-zimbra-extension
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-extension --set-short=zimbra-extension
-firewall-cmd --permanent --service=mailwarden-cluster-zimbra-extension --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 7072/tcp zimbra-extension: attrs.tsv: zimbraExtensionBindPort GCV 7072 ('"'"'HTTPs port on which zimbra extension server should listen'"'"'); Zimbra wiki '"'"'Ports'"'"' multi-server list'
+firewall-cmd --permanent --service=mailwarden-cluster-zimbra-extension --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 7072/tcp zimbra-extension: attrs.tsv: zimbraExtensionBindPort GCV 7072 ('"'"'HTTPs port on which zimbra extension server should listen'"'"'); Zimbra wiki '"'"'Ports'"'"' multi-server list'
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-extension --add-port=7072/tcp
 
-# mailwarden-cluster-zimbra-mta-auth: 7073/tcp (zimbra-mta-auth), the cluster networks (this
-#   installation's nodes) only
+# mailwarden-cluster-zimbra-mta-auth: 7073/tcp (zimbra-mta-auth), the other nodes of this
+#   installation only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-zimbra-mta-auth
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-mta-auth --set-short=zimbra-mta-auth
-firewall-cmd --permanent --service=mailwarden-cluster-zimbra-mta-auth --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 7073/tcp zimbra-mta-auth: attrs.tsv: zimbraMtaAuthPort GCV 7073 ('"'"'Internal port used by saslauthd to authenticate over SOAP'"'"'); Zimbra wiki '"'"'Ports'"'"' multi-server list'
+firewall-cmd --permanent --service=mailwarden-cluster-zimbra-mta-auth --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 7073/tcp zimbra-mta-auth: attrs.tsv: zimbraMtaAuthPort GCV 7073 ('"'"'Internal port used by saslauthd to authenticate over SOAP'"'"'); Zimbra wiki '"'"'Ports'"'"' multi-server list'
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-mta-auth --add-port=7073/tcp
 
-# mailwarden-cluster-zimbra-docs-callback: 7074/tcp (zimbra-docs-callback), the cluster networks
-#   (this installation's nodes) only
+# mailwarden-cluster-zimbra-docs-callback: 7074/tcp (zimbra-docs-callback), the other nodes of
+#   this installation only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-zimbra-docs-callback
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-docs-callback --set-short=zimbra-docs-callback
-firewall-cmd --permanent --service=mailwarden-cluster-zimbra-docs-callback --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 7074/tcp zimbra-docs-callback: attrs.tsv: zimbraDocumentEditingCallbackPort GCV 7074 (since 10.0.0). Not in the guides'"'"' lists; the listening process was not verified'
+firewall-cmd --permanent --service=mailwarden-cluster-zimbra-docs-callback --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 7074/tcp zimbra-docs-callback: attrs.tsv: zimbraDocumentEditingCallbackPort GCV 7074 (since 10.0.0). Not in the guides'"'"' lists; the listening process was not verified'
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-docs-callback --add-port=7074/tcp
 
-# mailwarden-cluster-pop3-backend: 7110/tcp (pop3-backend), the cluster networks (this
-#   installation's nodes) only
+# mailwarden-cluster-pop3-backend: 7110/tcp (pop3-backend), the other nodes of this installation
+#   only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-pop3-backend
 firewall-cmd --permanent --service=mailwarden-cluster-pop3-backend --set-short=pop3-backend
-firewall-cmd --permanent --service=mailwarden-cluster-pop3-backend --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 7110/tcp pop3-backend: attrs.tsv: zimbraPop3BindPort GCV 7110; Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
+firewall-cmd --permanent --service=mailwarden-cluster-pop3-backend --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 7110/tcp pop3-backend: attrs.tsv: zimbraPop3BindPort GCV 7110; Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
 firewall-cmd --permanent --service=mailwarden-cluster-pop3-backend --add-port=7110/tcp
 
-# mailwarden-cluster-imap-backend: 7143/tcp (imap-backend), the cluster networks (this
-#   installation's nodes) only
+# mailwarden-cluster-imap-backend: 7143/tcp (imap-backend), the other nodes of this installation
+#   only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-imap-backend
 firewall-cmd --permanent --service=mailwarden-cluster-imap-backend --set-short=imap-backend
-firewall-cmd --permanent --service=mailwarden-cluster-imap-backend --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 7143/tcp imap-backend: attrs.tsv: zimbraImapBindPort GCV 7143; Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
+firewall-cmd --permanent --service=mailwarden-cluster-imap-backend --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 7143/tcp imap-backend: attrs.tsv: zimbraImapBindPort GCV 7143; Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
 firewall-cmd --permanent --service=mailwarden-cluster-imap-backend --add-port=7143/tcp
 
-# mailwarden-cluster-zimbra-message-channel: 7285/tcp (zimbra-message-channel), the cluster
-#   networks (this installation's nodes) only
+# mailwarden-cluster-zimbra-message-channel: 7285/tcp (zimbra-message-channel), the other nodes
+#   of this installation only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-zimbra-message-channel
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-message-channel --set-short=zimbra-message-channel
-firewall-cmd --permanent --service=mailwarden-cluster-zimbra-message-channel --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 7285/tcp zimbra-message-channel: attrs.tsv: zimbraMessageChannelPort GCV 7285 (restart: mailbox), zimbraMessageChannelEnabled GCV FALSE. Not in the guides'"'"' lists'
+firewall-cmd --permanent --service=mailwarden-cluster-zimbra-message-channel --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 7285/tcp zimbra-message-channel: attrs.tsv: zimbraMessageChannelPort GCV 7285 (restart: mailbox), zimbraMessageChannelEnabled GCV FALSE. Not in the guides'"'"' lists'
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-message-channel --add-port=7285/tcp
 
-# mailwarden-cluster-zimbra-spell: 7780/tcp (zimbra-spell), the cluster networks (this
-#   installation's nodes) only
+# mailwarden-cluster-zimbra-spell: 7780/tcp (zimbra-spell), the other nodes of this installation
+#   only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-zimbra-spell
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-spell --set-short=zimbra-spell
-firewall-cmd --permanent --service=mailwarden-cluster-zimbra-spell --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 7780/tcp zimbra-spell: Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists; attrs.tsv zimbraSpellCheckURL (multi, no default) holds the URL; no port attribute'
+firewall-cmd --permanent --service=mailwarden-cluster-zimbra-spell --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 7780/tcp zimbra-spell: Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists; attrs.tsv zimbraSpellCheckURL (multi, no default) holds the URL; no port attribute'
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-spell --add-port=7780/tcp
 
-# mailwarden-cluster-imaps-backend: 7993/tcp (imaps-backend), the cluster networks (this
-#   installation's nodes) only
+# mailwarden-cluster-imaps-backend: 7993/tcp (imaps-backend), the other nodes of this
+#   installation only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-imaps-backend
 firewall-cmd --permanent --service=mailwarden-cluster-imaps-backend --set-short=imaps-backend
-firewall-cmd --permanent --service=mailwarden-cluster-imaps-backend --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 7993/tcp imaps-backend: attrs.tsv: zimbraImapSSLBindPort GCV 7993; Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
+firewall-cmd --permanent --service=mailwarden-cluster-imaps-backend --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 7993/tcp imaps-backend: attrs.tsv: zimbraImapSSLBindPort GCV 7993; Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
 firewall-cmd --permanent --service=mailwarden-cluster-imaps-backend --add-port=7993/tcp
 
-# mailwarden-cluster-pop3s-backend: 7995/tcp (pop3s-backend), the cluster networks (this
-#   installation's nodes) only
+# mailwarden-cluster-pop3s-backend: 7995/tcp (pop3s-backend), the other nodes of this
+#   installation only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-pop3s-backend
 firewall-cmd --permanent --service=mailwarden-cluster-pop3s-backend --set-short=pop3s-backend
-firewall-cmd --permanent --service=mailwarden-cluster-pop3s-backend --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 7995/tcp pop3s-backend: attrs.tsv: zimbraPop3SSLBindPort GCV 7995; Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
+firewall-cmd --permanent --service=mailwarden-cluster-pop3s-backend --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 7995/tcp pop3s-backend: attrs.tsv: zimbraPop3SSLBindPort GCV 7995; Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
 firewall-cmd --permanent --service=mailwarden-cluster-pop3s-backend --add-port=7995/tcp
 
-# mailwarden-cluster-http-backend: 8080/tcp (http-backend), the cluster networks (this
-#   installation's nodes) only
+# mailwarden-cluster-http-backend: 8080/tcp (http-backend), the other nodes of this installation
+#   only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-http-backend
 firewall-cmd --permanent --service=mailwarden-cluster-http-backend --set-short=http-backend
-firewall-cmd --permanent --service=mailwarden-cluster-http-backend --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 8080/tcp http-backend: attrs.tsv: zimbraMailPort GCV 80; zmproxyconfig moves it to 8080 when the proxy is enabled. Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
+firewall-cmd --permanent --service=mailwarden-cluster-http-backend --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 8080/tcp http-backend: attrs.tsv: zimbraMailPort GCV 80; zmproxyconfig moves it to 8080 when the proxy is enabled. Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
 firewall-cmd --permanent --service=mailwarden-cluster-http-backend --add-port=8080/tcp
 
-# mailwarden-cluster-imap-remote: 8143/tcp (imap-remote), the cluster networks (this
-#   installation's nodes) only
+# mailwarden-cluster-imap-remote: 8143/tcp (imap-remote), the other nodes of this installation
+#   only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-imap-remote
 firewall-cmd --permanent --service=mailwarden-cluster-imap-remote --set-short=imap-remote
-firewall-cmd --permanent --service=mailwarden-cluster-imap-remote --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 8143/tcp imap-remote: attrs.tsv: zimbraRemoteImapBindPort GCV 8143 (since 8.8.1). Not in the guides'"'"' lists'
+firewall-cmd --permanent --service=mailwarden-cluster-imap-remote --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 8143/tcp imap-remote: attrs.tsv: zimbraRemoteImapBindPort GCV 8143 (since 8.8.1). Not in the guides'"'"' lists'
 firewall-cmd --permanent --service=mailwarden-cluster-imap-remote --add-port=8143/tcp
 
-# mailwarden-cluster-https-backend: 8443/tcp (https-backend), the cluster networks (this
-#   installation's nodes) only
+# mailwarden-cluster-https-backend: 8443/tcp (https-backend), the other nodes of this
+#   installation only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-https-backend
 firewall-cmd --permanent --service=mailwarden-cluster-https-backend --set-short=https-backend
-firewall-cmd --permanent --service=mailwarden-cluster-https-backend --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 8443/tcp https-backend: attrs.tsv: zimbraMailSSLPort GCV 0; zmproxyconfig sets 8443 when the proxy is enabled. Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
+firewall-cmd --permanent --service=mailwarden-cluster-https-backend --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 8443/tcp https-backend: attrs.tsv: zimbraMailSSLPort GCV 0; zmproxyconfig sets 8443 when the proxy is enabled. Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
 firewall-cmd --permanent --service=mailwarden-cluster-https-backend --add-port=8443/tcp
 
-# mailwarden-cluster-zimbra-ne-internal-8735: 8735/tcp (zimbra-ne-internal-8735), the cluster
-#   networks (this installation's nodes) only
+# mailwarden-cluster-zimbra-ne-internal-8735: 8735/tcp (zimbra-ne-internal-8735), the other
+#   nodes of this installation only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-zimbra-ne-internal-8735
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-ne-internal-8735 --set-short=zimbra-ne-internal-8735
-firewall-cmd --permanent --service=mailwarden-cluster-zimbra-ne-internal-8735 --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 8735/tcp zimbra-ne-internal-8735: Zimbra wiki '"'"'Ports'"'"' multi-server list names it; not in attrs.tsv nor LC (no setting moves it); the shared snapshots show java listening on *:8735 but were synthesised, not captured'
+firewall-cmd --permanent --service=mailwarden-cluster-zimbra-ne-internal-8735 --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 8735/tcp zimbra-ne-internal-8735: Zimbra wiki '"'"'Ports'"'"' multi-server list names it; not in attrs.tsv nor LC (no setting moves it); the shared snapshots show java listening on *:8735 but were synthesised, not captured'
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-ne-internal-8735 --add-port=8735/tcp
 
-# mailwarden-cluster-zimbra-ne-internal-8736: 8736/tcp (zimbra-ne-internal-8736), the cluster
-#   networks (this installation's nodes) only
+# mailwarden-cluster-zimbra-ne-internal-8736: 8736/tcp (zimbra-ne-internal-8736), the other
+#   nodes of this installation only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-zimbra-ne-internal-8736
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-ne-internal-8736 --set-short=zimbra-ne-internal-8736
-firewall-cmd --permanent --service=mailwarden-cluster-zimbra-ne-internal-8736 --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 8736/tcp zimbra-ne-internal-8736: Zimbra wiki '"'"'Ports'"'"' multi-server list names it; not in attrs.tsv nor LC; the shared snapshots show java listening on *:8736 but were synthesised, not captured'
+firewall-cmd --permanent --service=mailwarden-cluster-zimbra-ne-internal-8736 --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 8736/tcp zimbra-ne-internal-8736: Zimbra wiki '"'"'Ports'"'"' multi-server list names it; not in attrs.tsv nor LC; the shared snapshots show java listening on *:8736 but were synthesised, not captured'
 firewall-cmd --permanent --service=mailwarden-cluster-zimbra-ne-internal-8736 --add-port=8736/tcp
 
-# mailwarden-cluster-imaps-remote: 8993/tcp (imaps-remote), the cluster networks (this
-#   installation's nodes) only
+# mailwarden-cluster-imaps-remote: 8993/tcp (imaps-remote), the other nodes of this installation
+#   only (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-imaps-remote
 firewall-cmd --permanent --service=mailwarden-cluster-imaps-remote --set-short=imaps-remote
-firewall-cmd --permanent --service=mailwarden-cluster-imaps-remote --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 8993/tcp imaps-remote: attrs.tsv: zimbraRemoteImapSSLBindPort GCV 8993 (since 8.8.1). Not in the guides'"'"' lists'
+firewall-cmd --permanent --service=mailwarden-cluster-imaps-remote --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 8993/tcp imaps-remote: attrs.tsv: zimbraRemoteImapSSLBindPort GCV 8993 (since 8.8.1). Not in the guides'"'"' lists'
 firewall-cmd --permanent --service=mailwarden-cluster-imaps-remote --add-port=8993/tcp
 
 # 3. Zone mailwarden: drop what no rule accepts.

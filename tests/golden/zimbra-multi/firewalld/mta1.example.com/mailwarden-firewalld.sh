@@ -98,28 +98,29 @@ firewall-cmd --permanent --service=mailwarden-admin-ssh --set-short=ssh
 firewall-cmd --permanent --service=mailwarden-admin-ssh --set-description='mailwarden: open to the admin networks only. 22/tcp ssh: policy [ssh] (examples/zimbra-multi.toml)'
 firewall-cmd --permanent --service=mailwarden-admin-ssh --add-port=22/tcp
 
-# mailwarden-cluster-ssh: 22/tcp (ssh), the cluster networks (this installation's nodes) only
+# mailwarden-cluster-ssh: 22/tcp (ssh), the other nodes of this installation only (cluster
+#   networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-ssh
 firewall-cmd --permanent --service=mailwarden-cluster-ssh --set-short=ssh
-firewall-cmd --permanent --service=mailwarden-cluster-ssh --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 22/tcp ssh: mailbox nodes run queue commands on the MTAs over SSH (zmrcd, zimbraRemoteManagementCommand)'
+firewall-cmd --permanent --service=mailwarden-cluster-ssh --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 22/tcp ssh: mailbox nodes run queue commands on the MTAs over SSH (zmrcd, zimbraRemoteManagementCommand)'
 firewall-cmd --permanent --service=mailwarden-cluster-ssh --add-port=22/tcp
 
-# mailwarden-public-smtp: 25/tcp (smtp), everyone
+# mailwarden-public-smtp: 25/tcp (smtp), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-smtp
 firewall-cmd --permanent --service=mailwarden-public-smtp --set-short=smtp
-firewall-cmd --permanent --service=mailwarden-public-smtp --set-description='mailwarden: open to everyone. 25/tcp smtp: master.cf.in '"'"'smtp inet ... postscreen'"'"'; Zimbra wiki '"'"'Ports'"'"' external list. (zimbraSmtpPort GCV 25 is the port mailboxd sends to, not a listener setting)'
+firewall-cmd --permanent --service=mailwarden-public-smtp --set-description='mailwarden: open to every address, IPv4 and IPv6. 25/tcp smtp: master.cf.in '"'"'smtp inet ... postscreen'"'"'; Zimbra wiki '"'"'Ports'"'"' external list. (zimbraSmtpPort GCV 25 is the port mailboxd sends to, not a listener setting)'
 firewall-cmd --permanent --service=mailwarden-public-smtp --add-port=25/tcp
 
-# mailwarden-public-smtps: 465/tcp (smtps), everyone
+# mailwarden-public-smtps: 465/tcp (smtps), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-smtps
 firewall-cmd --permanent --service=mailwarden-public-smtps --set-short=smtps
-firewall-cmd --permanent --service=mailwarden-public-smtps --set-description='mailwarden: open to everyone. 465/tcp smtps: master.cf.in '"'"'465 inet ... -o smtpd_tls_wrappermode=yes'"'"'; Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-smtps --set-description='mailwarden: open to every address, IPv4 and IPv6. 465/tcp smtps: master.cf.in '"'"'465 inet ... -o smtpd_tls_wrappermode=yes'"'"'; Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-smtps --add-port=465/tcp
 
-# mailwarden-public-submission: 587/tcp (submission), everyone
+# mailwarden-public-submission: 587/tcp (submission), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-submission
 firewall-cmd --permanent --service=mailwarden-public-submission --set-short=submission
-firewall-cmd --permanent --service=mailwarden-public-submission --set-description='mailwarden: open to everyone. 587/tcp submission: master.cf.in '"'"'submission inet ... smtpd_client_restrictions=permit_sasl_authenticated,reject'"'"'; Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-submission --set-description='mailwarden: open to every address, IPv4 and IPv6. 587/tcp submission: master.cf.in '"'"'submission inet ... smtpd_client_restrictions=permit_sasl_authenticated,reject'"'"'; Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-submission --add-port=587/tcp
 
 # 3. Zone mailwarden: drop what no rule accepts.

@@ -90,40 +90,40 @@ firewall-cmd --permanent --service=mailwarden-admin-ssh --set-short=ssh
 firewall-cmd --permanent --service=mailwarden-admin-ssh --set-description='mailwarden: open to the admin networks only. 22/tcp ssh: policy [ssh] (examples/zimbra-multi.toml)'
 firewall-cmd --permanent --service=mailwarden-admin-ssh --add-port=22/tcp
 
-# mailwarden-public-http: 80/tcp (http), everyone
+# mailwarden-public-http: 80/tcp (http), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-http
 firewall-cmd --permanent --service=mailwarden-public-http --set-short=http
-firewall-cmd --permanent --service=mailwarden-public-http --set-description='mailwarden: open to everyone. 80/tcp http: attrs.tsv: zimbraMailProxyPort GCV 0 and zimbraMailPort GCV 80; zmproxyconfig sets zimbraMailProxyPort 80 and moves mailboxd to 8080 when the proxy is enabled. Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-http --set-description='mailwarden: open to every address, IPv4 and IPv6. 80/tcp http: attrs.tsv: zimbraMailProxyPort GCV 0 and zimbraMailPort GCV 80; zmproxyconfig sets zimbraMailProxyPort 80 and moves mailboxd to 8080 when the proxy is enabled. Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-http --add-port=80/tcp
 
-# mailwarden-public-pop3: 110/tcp (pop3), everyone
+# mailwarden-public-pop3: 110/tcp (pop3), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-pop3
 firewall-cmd --permanent --service=mailwarden-public-pop3 --set-short=pop3
-firewall-cmd --permanent --service=mailwarden-public-pop3 --set-description='mailwarden: open to everyone. 110/tcp pop3: attrs.tsv: zimbraPop3ProxyBindPort GCV 110; Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-pop3 --set-description='mailwarden: open to every address, IPv4 and IPv6. 110/tcp pop3: attrs.tsv: zimbraPop3ProxyBindPort GCV 110; Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-pop3 --add-port=110/tcp
 
-# mailwarden-public-imap: 143/tcp (imap), everyone
+# mailwarden-public-imap: 143/tcp (imap), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-imap
 firewall-cmd --permanent --service=mailwarden-public-imap --set-short=imap
-firewall-cmd --permanent --service=mailwarden-public-imap --set-description='mailwarden: open to everyone. 143/tcp imap: attrs.tsv: zimbraImapProxyBindPort GCV 143; Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-imap --set-description='mailwarden: open to every address, IPv4 and IPv6. 143/tcp imap: attrs.tsv: zimbraImapProxyBindPort GCV 143; Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-imap --add-port=143/tcp
 
-# mailwarden-public-https: 443/tcp (https), everyone
+# mailwarden-public-https: 443/tcp (https), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-https
 firewall-cmd --permanent --service=mailwarden-public-https --set-short=https
-firewall-cmd --permanent --service=mailwarden-public-https --set-description='mailwarden: open to everyone. 443/tcp https: attrs.tsv: zimbraMailSSLProxyPort GCV 0 (zmproxyconfig sets 443); Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-https --set-description='mailwarden: open to every address, IPv4 and IPv6. 443/tcp https: attrs.tsv: zimbraMailSSLProxyPort GCV 0 (zmproxyconfig sets 443); Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-https --add-port=443/tcp
 
-# mailwarden-public-imaps: 993/tcp (imaps), everyone
+# mailwarden-public-imaps: 993/tcp (imaps), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-imaps
 firewall-cmd --permanent --service=mailwarden-public-imaps --set-short=imaps
-firewall-cmd --permanent --service=mailwarden-public-imaps --set-description='mailwarden: open to everyone. 993/tcp imaps: attrs.tsv: zimbraImapSSLProxyBindPort GCV 993; Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-imaps --set-description='mailwarden: open to every address, IPv4 and IPv6. 993/tcp imaps: attrs.tsv: zimbraImapSSLProxyBindPort GCV 993; Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-imaps --add-port=993/tcp
 
-# mailwarden-public-pop3s: 995/tcp (pop3s), everyone
+# mailwarden-public-pop3s: 995/tcp (pop3s), every address, IPv4 and IPv6
 firewall-cmd --permanent --new-service=mailwarden-public-pop3s
 firewall-cmd --permanent --service=mailwarden-public-pop3s --set-short=pop3s
-firewall-cmd --permanent --service=mailwarden-public-pop3s --set-description='mailwarden: open to everyone. 995/tcp pop3s: attrs.tsv: zimbraPop3SSLProxyBindPort GCV 995; Zimbra wiki '"'"'Ports'"'"' external list'
+firewall-cmd --permanent --service=mailwarden-public-pop3s --set-description='mailwarden: open to every address, IPv4 and IPv6. 995/tcp pop3s: attrs.tsv: zimbraPop3SSLProxyBindPort GCV 995; Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-public-pop3s --add-port=995/tcp
 
 # mailwarden-admin-zimbra-admin-console-proxy: 9071/tcp (zimbra-admin-console-proxy), the admin
@@ -133,11 +133,11 @@ firewall-cmd --permanent --service=mailwarden-admin-zimbra-admin-console-proxy -
 firewall-cmd --permanent --service=mailwarden-admin-zimbra-admin-console-proxy --set-description='mailwarden: open to the admin networks only. 9071/tcp zimbra-admin-console-proxy: attrs.tsv: zimbraAdminProxyPort GCV 9071, zimbraReverseProxyAdminEnabled GCV FALSE; Zimbra wiki '"'"'Ports'"'"' external list'
 firewall-cmd --permanent --service=mailwarden-admin-zimbra-admin-console-proxy --add-port=9071/tcp
 
-# mailwarden-cluster-memcached: 11211/tcp (memcached), the cluster networks (this installation's
-#   nodes) only
+# mailwarden-cluster-memcached: 11211/tcp (memcached), the other nodes of this installation only
+#   (cluster networks)
 firewall-cmd --permanent --new-service=mailwarden-cluster-memcached
 firewall-cmd --permanent --service=mailwarden-cluster-memcached --set-short=memcached
-firewall-cmd --permanent --service=mailwarden-cluster-memcached --set-description='mailwarden: open to the cluster networks (this installation'"'"'s nodes) only. 11211/tcp memcached: attrs.tsv: zimbraMemcachedBindPort GCV 11211, zimbraMemcachedBindAddress no default; Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
+firewall-cmd --permanent --service=mailwarden-cluster-memcached --set-description='mailwarden: open to the other nodes of this installation only (cluster networks). 11211/tcp memcached: attrs.tsv: zimbraMemcachedBindPort GCV 11211, zimbraMemcachedBindAddress no default; Zimbra wiki '"'"'Ports'"'"' internal and multi-server lists'
 firewall-cmd --permanent --service=mailwarden-cluster-memcached --add-port=11211/tcp
 
 # 3. Zone mailwarden: drop what no rule accepts.
