@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -35,6 +36,7 @@ Result<std::vector<Artefact>> render(const SitePolicy& site, const PortCatalog& 
       names += (names.empty() ? "" : ", ") + std::string(known.name);
     return Error{fmt::format("--backend {}: unknown (available: {})", backend, names)};
   }
+  if (!b->caution.empty()) notes.push_back(fmt::format("{}: {}", b->name, b->caution));
   return b->render(*plan);
 }
 
@@ -94,7 +96,15 @@ int run_generate(const GenerateOptions& o) {
       return kExitInvalid;
     }
     if (o.out_dir.empty()) {
-      for (const auto& a : *artefacts) std::fwrite(a.content.data(), 1, a.content.size(), stdout);
+      // One artefact prints as is (nft -f - can read it); several are separated the way
+      // `head` separates files, with what each is for: --out DIR writes them as files.
+      for (const auto& a : *artefacts) {
+        if (artefacts->size() > 1) {
+          fmt::print("==> {} <== ({})\n", a.filename, a.description);
+        }
+        std::fwrite(a.content.data(), 1, a.content.size(), stdout);
+        if (artefacts->size() > 1) fmt::print("\n");
+      }
       if (std::fflush(stdout) != 0) rc = kExitFailure;
       continue;
     }
@@ -102,7 +112,13 @@ int run_generate(const GenerateOptions& o) {
     if (site.topology == Topology::multi && o.node.empty()) dir /= node;
     if (int r = write_artefacts(dir, *artefacts); r != kExitOk) return r;
   }
-  for (const auto& note : notes) fmt::print(stderr, "note: {}\n", note);
+  // Nodes of one installation share most notes: print each once, in order.
+  std::vector<std::string> printed;
+  for (const auto& note : notes) {
+    if (std::find(printed.begin(), printed.end(), note) != printed.end()) continue;
+    fmt::print(stderr, "note: {}\n", note);
+    printed.push_back(note);
+  }
   return rc;
 }
 

@@ -12,16 +12,23 @@ namespace mw {
 namespace {
 
 constexpr std::array<Backend, 6> kBackends = {{
-    {"nft", "nftables: one `nft -f` file replacing table inet mailwarden", render_nft_backend},
+    {"nft", "nftables: one `nft -f` file replacing table inet mailwarden", render_nft_backend, ""},
     {"iptables", "iptables-restore: rules.v4 (netfilter-persistent) and the owned chain",
-     render_iptables},
+     render_iptables, ""},
     {"ip6tables", "ip6tables-restore: rules.v6 (netfilter-persistent) and the owned chain",
-     render_ip6tables},
-    {"ufw", "ufw: application profiles and the ufw command sequence", render_ufw},
+     render_ip6tables, ""},
+    {"ufw", "ufw: application profiles and the ufw command sequence", render_ufw,
+     "mailwarden-ufw.sh adds rules and never removes old ones (ufw --force reset first when the "
+     "policy changed); the spoofing, non-SYN and outbound-SMTP rules are in the before.rules "
+     "fragments, to paste by hand"},
     {"firewalld", "firewalld: services, zone with rich rules, firewall-cmd commands",
-     render_firewalld},
+     render_firewalld,
+     "firewalld has no fail-safe: a wrong --reload over SSH locks you out. Keep a console open "
+     "and try rules with --timeout first (see the script's header)"},
     {"iis", "Exchange: IIS IP restrictions of /ecp (applicationHost.config, PowerShell, appcmd)",
-     render_iis},
+     render_iis,
+     "test from an admin address and from outside after applying: IIS accepts entries it "
+     "cannot match (see README-ecp.txt, IPv6 entries above all)"},
 }};
 
 }  // namespace

@@ -17,6 +17,8 @@ struct Backend {
   // Renders the plan; an Error when the backend does not fit the plan (IIS for a Zimbra host,
   // a Linux firewall for Exchange).
   Result<std::vector<Artefact>> (*render)(const FirewallPlan& plan);
+  // Printed to the operator with every generation ("" when none): what can go wrong applying.
+  std::string_view caution;
 };
 
 std::span<const Backend> backends();
