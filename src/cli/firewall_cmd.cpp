@@ -141,6 +141,8 @@ void register_firewall(CLI::App& app, int& exit_code) {
   gen->add_option("--out,-o", opts->out_dir,
                   "write one file per artefact into this directory (nft: mailwarden.nft)");
   gen->callback([opts, &exit_code] { exit_code = run_generate(*opts); });
+
+  register_firewall_analyze(*fw, exit_code);
 }
 
 }  // namespace mw::cli

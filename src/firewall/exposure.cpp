@@ -48,6 +48,7 @@ struct Flow {
   AddressSet sources;
   std::uint16_t port = 0;          // destination port (after REDIRECT/DNAT)
   std::uint8_t ct_state = kCtNew;  // untracked after NOTRACK
+  bool dnat = false;               // the destination was translated (REDIRECT/DNAT)
   std::string decided_by;          // the rule that accepted it last
 };
 
@@ -77,7 +78,8 @@ class Analyser {
 
   ExposureResult run() {
     collect_chains();
-    std::vector<Flow> flows = {Flow{space_, q_.port, kCtNew, "no filtering on the input path"}};
+    std::vector<Flow> flows = {
+        Flow{space_, q_.port, kCtNew, false, "no filtering on the input path"}};
     flows = pass(inbound_, flows, Direction{false});
     for (auto& f : flows) {
       // The reply of an untracked connection is untracked too.
@@ -212,7 +214,8 @@ class Analyser {
     for (auto& f : flows) {
       if (f.sources.empty()) continue;
       auto it = std::find_if(out.begin(), out.end(), [&](const Flow& o) {
-        return o.port == f.port && o.ct_state == f.ct_state && o.decided_by == f.decided_by;
+        return o.port == f.port && o.ct_state == f.ct_state && o.dnat == f.dnat &&
+               o.decided_by == f.decided_by;
       });
       if (it == out.end()) {
         out.push_back(std::move(f));
@@ -234,6 +237,11 @@ class Analyser {
     stack.push_back(&c);
     std::vector<Flow> pending = {std::move(flow)};
     for (const Rule& rule : c.rules) {
+      // A rule without a verdict (LOG, counter, `-m recent --set`), or a jump to a chain that
+      // can only come back (ufw's logging chains), changes nothing the analysis follows,
+      // whatever it matches.
+      if (rule.verdict == Verdict::none) continue;
+      if (rule.verdict == Verdict::jump && passive(t, rule.target, 0)) continue;
       std::vector<Flow> next;
       for (auto& f : pending) {
         if (f.sources.empty()) continue;
@@ -260,6 +268,20 @@ class Analyser {
     return out;
   }
 
+  // True when every path through the chain comes back unchanged: only verdict-less rules,
+  // RETURNs and jumps to such chains.
+  bool passive(const Table& t, const std::string& chain, int depth) const {
+    const Chain* c = t.find(chain);
+    if (!c || depth > kMaxDepth) return false;
+    for (const Rule& r : c->rules) {
+      bool ok =
+          r.verdict == Verdict::none || r.verdict == Verdict::return_ ||
+          (r.verdict == Verdict::jump && r.target != chain && passive(t, r.target, depth + 1));
+      if (!ok) return false;
+    }
+    return true;
+  }
+
   void apply(const Table& t, const Rule& rule, Flow matched, Direction dir, int depth,
              const std::vector<const Chain*>& stack, ChainResult& out, std::vector<Flow>& next) {
     switch (rule.verdict) {
@@ -281,9 +303,12 @@ class Analyser {
         next.push_back(std::move(matched));
         return;
       case Verdict::redirect:
-        if (!rule.to_port) break;
-        // The destination changes, and in a nat chain the translation ends that chain.
-        matched.port = *rule.to_port;
+        // A DNAT to an address (the target names it) may leave this host: not modelled.
+        if (!rule.target.empty()) break;
+        // The destination port changes (or stays, when the rule names none), and in a nat
+        // chain the translation ends that chain.
+        if (rule.to_port) matched.port = *rule.to_port;
+        matched.dnat = true;
         out.done.push_back({std::move(matched), Outcome::accept, rule.origin, ""});
         return;
       case Verdict::jump:
@@ -353,6 +378,16 @@ class Analyser {
     return Tri::maybe;
   }
 
+  // Whether an address of the connection has one of the types: the host's own address is
+  // LOCAL and UNICAST, the client's is UNICAST.
+  static bool addr_type_matches(const Match::AddrType& t, bool local) {
+    bool any = false;
+    for (const auto& name : t.types) {
+      any = any || name == "UNICAST" || (local && name == "LOCAL");
+    }
+    return any != t.negate;
+  }
+
   Decision decide(const Match& m, const Flow& f, Direction dir) const {
     Tri tri = Tri::yes;
     std::string reason;
@@ -363,6 +398,11 @@ class Analyser {
     if (m.family && *m.family != q_.family) return {Tri::no, {}, ""};
     if (m.l4proto && !(*m.l4proto)[l4_]) return {Tri::no, {}, ""};
     if (m.icmp_type_test) return {Tri::no, {}, ""};
+    if (m.needs_ipv6_extension_header) return {Tri::no, {}, ""};
+    if (m.ct_status_dnat && *m.ct_status_dnat != f.dnat) return {Tri::no, {}, ""};
+    // Inbound: from a remote unicast address to a local one; the reply the other way.
+    if (m.src_type && !addr_type_matches(*m.src_type, dir.reply)) return {Tri::no, {}, ""};
+    if (m.dst_type && !addr_type_matches(*m.dst_type, !dir.reply)) return {Tri::no, {}, ""};
     if (m.tcp_syn_matches) {
       if (l4_ != 6) return {Tri::no, {}, ""};
       if (!dir.reply && !*m.tcp_syn_matches) return {Tri::no, {}, ""};

@@ -61,6 +61,21 @@ struct Match {
   // TCP flag tests, decided by the parser for the packet the analysis follows (a SYN without
   // ACK): true = a SYN satisfies every flag test of the rule, false = it satisfies none.
   std::optional<bool> tcp_syn_matches;
+  // Address-type tests (-m addrtype, nft fib ... type): the types named ("LOCAL", "UNICAST",
+  // "BROADCAST", "MULTICAST", "ANYCAST"...); the analyser knows the inbound packet goes to a
+  // local unicast address from a remote unicast one (and the reply the other way).
+  struct AddrType {
+    std::vector<std::string> types;  // upper case, as iptables writes them
+    bool negate = false;
+  };
+  std::optional<AddrType> src_type;
+  std::optional<AddrType> dst_type;
+  // The rule needs an IPv6 extension header (-m rt, -m frag, -m hbh, -m dst, nft exthdr): a
+  // first SYN or datagram carries none, so the rule never matches it.
+  bool needs_ipv6_extension_header = false;
+  // ct status dnat (firewalld accepts what its own DNAT rules translated): true = matches
+  // packets whose destination was translated, false = matches the others.
+  std::optional<bool> ct_status_dnat;
   // ICMP type tests: the analysis is about TCP and UDP ports, so a rule with an ICMP type test
   // never matches them; kept to print.
   bool icmp_type_test = false;

@@ -314,6 +314,42 @@ TEST(Exposure, IptablesNftTablesAreNotCountedTwice) {
   EXPECT_EQ(analyse(rs, tcp(25)).sources(Outcome::uncertain), AddressSet::any_of(Family::v4));
 }
 
+TEST(Exposure, UnknownMatchOnARuleWithoutVerdictChangesNothing) {
+  Match set_recent = tcp_dport(22);
+  set_recent.unknown = {"-m recent --set --name SSH"};
+  Ruleset rs;
+  rs.tables.push_back(table(TableFamily::ip, "filter",
+                            {base("INPUT", Hook::input, 0, Verdict::drop, "filter",
+                                  {rule("f:1", Verdict::none, set_recent),
+                                   rule("f:2", Verdict::accept, tcp_dport(22))})}));
+  EXPECT_EQ(outcome_of(analyse(rs, tcp(22)), "192.0.2.1"), "accept by f:2");
+}
+
+TEST(Exposure, AddressTypesExtensionHeadersAndDnatStatus) {
+  // ufw: -A ufw-not-local -m addrtype --dst-type LOCAL -j RETURN ; then drop.
+  Match local;
+  local.dst_type = Match::AddrType{{"LOCAL"}, false};
+  Match rt0;
+  rt0.needs_ipv6_extension_header = true;
+  Match dnatted;
+  dnatted.ct_status_dnat = true;
+  Ruleset rs;
+  rs.tables.push_back(table(
+      TableFamily::ip6, "filter",
+      {base("INPUT", Hook::input, 0, Verdict::accept, "filter",
+            {rule("f:1", Verdict::drop, rt0), rule("f:2", Verdict::jump, {}, "NOT-LOCAL"),
+             rule("f:3", Verdict::accept, dnatted), rule("f:4", Verdict::drop, tcp_dport(25))}),
+       user("NOT-LOCAL", {rule("n:1", Verdict::return_, local), rule("n:2", Verdict::drop)})}));
+  EXPECT_EQ(outcome_of(analyse(rs, tcp(25, Family::v6)), "2001:db8::1"), "drop by f:4");
+  EXPECT_EQ(outcome_of(analyse(rs, tcp(26, Family::v6)), "2001:db8::1"),
+            "accept by policy accept of filter/INPUT (test)");
+  Rule redirect = rule("nat:1", Verdict::redirect, tcp_dport(25));
+  rs.tables.push_back(
+      table(TableFamily::ip6, "nat",
+            {base("PREROUTING", Hook::prerouting, -100, Verdict::accept, "nat", {redirect})}));
+  EXPECT_EQ(outcome_of(analyse(rs, tcp(25, Family::v6)), "2001:db8::1"), "accept by f:3");
+}
+
 TEST(Exposure, JumpLoopIsUncertain) {
   Ruleset rs;
   rs.tables.push_back(table(TableFamily::ip, "filter",
