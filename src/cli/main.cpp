@@ -14,7 +14,10 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? 0 : mw::cli::kExitInvalid;
+    if (rc == 0) return 0;
+    // `firewall analyze` keeps 2 for "uncertain": its usage errors are 3.
+    auto* analyze = app.get_subcommand("firewall")->get_subcommand("analyze");
+    return analyze->parsed() ? 3 : mw::cli::kExitInvalid;
   }
   return exit_code;
 }

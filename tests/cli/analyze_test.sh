@@ -58,5 +58,8 @@ if [ "$rc" -eq 3 ] && grep -q "bad.txt:4:" "$tmp/err"; then pass=$((pass + 1)); 
 if [ "$rc" -eq 3 ] && grep -q "missing.txt" "$tmp/err"; then pass=$((pass + 1)); else
   echo "FAIL missing_file: exit $rc"; fail=$((fail + 1)); fi
 
+"$mw" firewall analyze "$hand" --format yaml >/dev/null 2>&1; rc=$?
+if [ "$rc" -eq 3 ]; then pass=$((pass + 1)); else echo "FAIL usage_error: exit $rc"; fail=$((fail + 1)); fi
+
 echo "analyze: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
