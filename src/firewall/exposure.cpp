@@ -41,7 +41,8 @@ namespace {
 
 enum class Tri : std::uint8_t { no, yes, maybe };
 
-constexpr int kMaxDepth = 64;  // the kernel refuses deeper jump nesting anyway
+constexpr int kMaxDepth = 64;             // the kernel refuses deeper jump nesting anyway
+constexpr int kConntrackPriority = -200;  // NF_IP_PRI_CONNTRACK
 
 // A set of sources that share everything the rules have changed so far.
 struct Flow {
@@ -175,9 +176,25 @@ class Analyser {
   std::vector<Flow> pass(const std::vector<BaseRef>& chains, std::vector<Flow> flows,
                          Direction dir) {
     for (const auto& b : chains) {
+      // Conntrack runs at priority -200 (prerouting, output): a chain before it sees no
+      // connection yet, and `ct state` reads INVALID there, unless NOTRACK made it UNTRACKED.
+      const Hook hook = b.chain->base->hook;
+      const bool before_conntrack =
+          hook == Hook::ingress ||
+          ((hook == Hook::prerouting || hook == Hook::output) && b.priority < kConntrackPriority);
       std::vector<Flow> next;
       for (auto& f : flows) {
+        const std::uint8_t state = f.ct_state;
+        if (before_conntrack && state != kCtUntracked) f.ct_state = kCtInvalid;
         ChainResult r = eval_chain(*b.table, *b.chain, std::move(f), dir, 0, {});
+        if (before_conntrack) {
+          for (auto& d : r.done) {
+            if (d.flow.ct_state == kCtInvalid) d.flow.ct_state = state;
+          }
+          for (auto& rf : r.returned) {
+            if (rf.ct_state == kCtInvalid) rf.ct_state = state;
+          }
+        }
         for (auto& d : r.done) {
           if (d.outcome == Outcome::accept) {
             if (!dir.reply && b.chain->base->type == "filter") d.flow.decided_by = d.rule;

@@ -350,6 +350,23 @@ TEST(Exposure, AddressTypesExtensionHeadersAndDnatStatus) {
   EXPECT_EQ(outcome_of(analyse(rs, tcp(25, Family::v6)), "2001:db8::1"), "accept by f:3");
 }
 
+TEST(Exposure, CtStateBeforeConntrackIsInvalid) {
+  // nft: chain at prerouting priority -300 (raw) with `ct state invalid drop`: no conntrack
+  // entry exists yet, so every first packet is INVALID there and dropped.
+  Match invalid;
+  invalid.ct_state = kCtInvalid;
+  Ruleset rs;
+  rs.tables.push_back(table(TableFamily::ip6, "t0",
+                            {base("p", Hook::prerouting, -300, Verdict::accept, "filter",
+                                  {rule("t0:1", Verdict::drop, invalid)})},
+                            TableOrigin::nft_json));
+  EXPECT_EQ(outcome_of(analyse(rs, tcp(25, Family::v6)), "2001:db8::2"), "drop by t0:1");
+  // After conntrack (-150), the same rule lets a NEW packet through.
+  rs.tables[0].chains[0].base->priority = -150;
+  EXPECT_EQ(outcome_of(analyse(rs, tcp(25, Family::v6)), "2001:db8::2"),
+            "accept by policy accept of t0/p (test)");
+}
+
 TEST(Exposure, JumpLoopIsUncertain) {
   Ruleset rs;
   rs.tables.push_back(table(TableFamily::ip, "filter",
