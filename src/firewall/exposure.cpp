@@ -176,6 +176,8 @@ class Analyser {
   std::vector<Flow> pass(const std::vector<BaseRef>& chains, std::vector<Flow> flows,
                          Direction dir) {
     for (const auto& b : chains) {
+      // NAT chains see only the first packet of a connection, never its reply.
+      if (dir.reply && b.chain->base->type == "nat") continue;
       // Conntrack runs at priority -200 (prerouting, output): a chain before it sees no
       // connection yet, and `ct state` reads INVALID there, unless NOTRACK made it UNTRACKED.
       const Hook hook = b.chain->base->hook;
@@ -432,7 +434,8 @@ class Analyser {
     if (client_port) note(unknown_port(*client_port), "test of the client's port");
     if (dir.reply) {
       if (m.iif) note(Tri::maybe, "input interface test on the output path");
-      if (m.oif) note(iface(*m.oif, std::nullopt), "output interface");
+      // The reply leaves by the interface the connection came in on (symmetric routing).
+      if (m.oif) note(iface(*m.oif, q_.iface), "output interface (give --iface)");
       if (m.src) note(fixed_address(*m.src), "the host's own address (give --to)");
     } else {
       if (m.iif) note(iface(*m.iif, q_.iface), "input interface (give --iface)");

@@ -517,6 +517,7 @@ enum class Field : std::uint8_t {
   iif,
   oif,
   ct_state,
+  ct_status,  // ct status: only `dnat` is modelled (firewalld accepts what it translated)
   tcp_flags,
   icmp,
   nfproto,    // meta nfproto: ipv4 / ipv6
@@ -1161,6 +1162,9 @@ Left Parser::classify(const Node& left) const {
     if (key != nullptr && key->is_string() && key->text == "state" && v.get("dir") == nullptr) {
       out.field = Field::ct_state;
     }
+    if (key != nullptr && key->is_string() && key->text == "status" && v.get("dir") == nullptr) {
+      out.field = Field::ct_status;
+    }
     return out;
   }
   if (k == "&" && v.is_array() && v.items.size() == 2) {
@@ -1241,6 +1245,10 @@ Status Parser::apply_match(TableInfo& t, const Node& match, Draft& d) {
         into.tcp_syn_matches ? (*into.tcp_syn_matches && *m.tcp_syn_matches) : *m.tcp_syn_matches;
   }
   if (m.icmp_type_test) into.icmp_type_test = true;
+  if (m.ct_status_dnat) {
+    if (into.ct_status_dnat && *into.ct_status_dnat != *m.ct_status_dnat) never();
+    into.ct_status_dnat = m.ct_status_dnat;
+  }
   for (auto [from, to] : {std::make_pair(&m.iif, &into.iif), std::make_pair(&m.oif, &into.oif)}) {
     if (!*from) continue;
     if (*to) {
@@ -1585,6 +1593,21 @@ Result<bool> Parser::apply_value(TableInfo& t, const Left& left, std::string_vie
           if (holds(kernel_bit)) states = static_cast<std::uint8_t>(states | model_bit);
         }
         m.ct_state = states;
+      }
+      return true;
+    }
+    case Field::ct_status: {
+      // `ct status dnat` ("in" / "=="), `ct status != dnat` / `! dnat`: the other status bits
+      // (expected, seen-reply, assured...) are not modelled.
+      if (is_set || elems.size() != 1 || !elems[0]->is_string() || elems[0]->text != "dnat") {
+        return false;
+      }
+      if (op == "in" || op == "==") {
+        m.ct_status_dnat = true;
+      } else if (op == "!=" || op == "!") {
+        m.ct_status_dnat = false;
+      } else {
+        return false;
       }
       return true;
     }

@@ -367,6 +367,24 @@ TEST(Exposure, CtStateBeforeConntrackIsInvalid) {
             "accept by policy accept of t0/p (test)");
 }
 
+TEST(Exposure, ReplyPathSkipsNatAndLeavesByTheInputInterface) {
+  Match out_eth;
+  out_eth.oif = IfaceMatch{{"eth0"}, false};
+  Ruleset rs;
+  rs.tables.push_back(table(TableFamily::inet, "fw",
+                            {base("nat_post", Hook::postrouting, 100, Verdict::accept, "nat",
+                                  {rule("nat:1", Verdict::drop, out_eth)}),
+                             base("out", Hook::output, 0, Verdict::accept, "filter",
+                                  {rule("out:1", Verdict::drop, out_eth)})},
+                            TableOrigin::nft_json));
+  Query q = tcp(25);
+  EXPECT_EQ(analyse(rs, q).sources(Outcome::uncertain), AddressSet::any_of(Family::v4));
+  q.iface = "eth0";
+  EXPECT_EQ(outcome_of(analyse(rs, q), "192.0.2.1"), "drop by out:1");
+  q.iface = "eth1";
+  EXPECT_EQ(outcome_of(analyse(rs, q), "192.0.2.1"), "accept by no filtering on the input path");
+}
+
 TEST(Exposure, JumpLoopIsUncertain) {
   Ruleset rs;
   rs.tables.push_back(table(TableFamily::ip, "filter",

@@ -385,7 +385,7 @@ std::vector<Case> cases() {
                  EXPECT_EQ(r[0].verdict, Verdict::drop);
                }});
   c.push_back(
-      {"meta mark, fib, ct status go to unknown with text", "inet", "",
+      {"meta mark, fib go to unknown with text; ct status dnat is modelled", "inet", "",
        join(
            {R"({"match": {"op": "==", "left": {"meta": {"key": "mark"}}, "right": 1}})",
             R"({"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "local"}})",
@@ -393,9 +393,9 @@ std::vector<Case> cases() {
             kAccept}),
        [](const std::vector<Rule>& r) {
          ASSERT_EQ(r.size(), 1u);
-         EXPECT_EQ(
-             r[0].match.unknown,
-             (std::vector<std::string>{"meta mark 1", "fib daddr type local", "ct status dnat"}));
+         EXPECT_EQ(r[0].match.unknown,
+                   (std::vector<std::string>{"meta mark 1", "fib daddr type local"}));
+         EXPECT_EQ(r[0].match.ct_status_dnat, std::optional<bool>(true));
        }});
   c.push_back({"meta mark set is unknown", "inet", "",
                R"({"mangle": {"key": {"meta": {"key": "mark"}}, "value": 1}}, {"accept": null})",
