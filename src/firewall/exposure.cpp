@@ -255,16 +255,27 @@ class Analyser {
     }
     stack.push_back(&c);
     std::vector<Flow> pending = {std::move(flow)};
+    std::vector<Decision> decisions;  // per rule; kept here so its capacity is reused
     for (const Rule& rule : c.rules) {
       // A rule without a verdict (LOG, counter, `-m recent --set`), or a jump to a chain that
       // can only come back (ufw's logging chains), changes nothing the analysis follows,
       // whatever it matches.
       if (rule.verdict == Verdict::none) continue;
       if (rule.verdict == Verdict::jump && passive(t, rule.target, 0)) continue;
+      // Most rules match none of the pending flows (another port, another protocol): decide
+      // first, and leave the flows untouched when nothing matches.
+      decisions.clear();
+      bool any = false;
+      for (const auto& f : pending) {
+        decisions.push_back(decide(rule.match, f, dir));
+        any = any || decisions.back().tri != Tri::no;
+      }
+      if (!any) continue;
       std::vector<Flow> next;
-      for (auto& f : pending) {
+      for (std::size_t i = 0; i < pending.size(); ++i) {
+        Flow& f = pending[i];
         if (f.sources.empty()) continue;
-        auto [tri, constraint, reason] = decide(rule.match, f, dir);
+        auto& [tri, constraint, reason] = decisions[i];
         if (tri == Tri::no) {
           next.push_back(std::move(f));
           continue;
