@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <iostream>
-#include <iterator>
 
 #include "core/atomic_file.hpp"
 #include "firewall/iptables_save_parser.hpp"
@@ -37,9 +36,13 @@ Result<Ruleset> load_dumps(const std::vector<std::string>& paths) {
     if (path == "-") {
       if (stdin_read) return Error{"-: standard input can be read only once"};
       stdin_read = true;
-      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-      if (text.size() > kIptablesSaveMaxBytes) {
-        return Error{fmt::format("-: more than {} bytes", kIptablesSaveMaxBytes)};
+      // Bounded like a file: stop reading past the limit instead of buffering it all.
+      char buf[1 << 16];
+      while (std::cin.read(buf, sizeof buf) || std::cin.gcount() > 0) {
+        text.append(buf, static_cast<std::size_t>(std::cin.gcount()));
+        if (text.size() > kIptablesSaveMaxBytes) {
+          return Error{fmt::format("-: more than {} bytes", kIptablesSaveMaxBytes)};
+        }
       }
     } else {
       auto read = read_file(path, kIptablesSaveMaxBytes);
