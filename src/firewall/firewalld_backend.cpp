@@ -2,6 +2,7 @@
 // `mailwarden` (target DROP; admin and cluster access only as source-bound rich rules), direct
 // rules for the egress restriction, and the same configuration as a firewall-cmd script.
 #include "firewall/firewalld_backend.hpp"
+#include "core/join.hpp"
 
 #include <fmt/format.h>
 
@@ -73,15 +74,6 @@ std::string shell_quote(std::string_view s) {
 
 std::string port_range(unsigned lo, unsigned hi) {
   return lo == hi ? fmt::format("{}", lo) : fmt::format("{}-{}", lo, hi);
-}
-
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
 }
 
 // One firewalld service: the ports of one class that share a (sanitised) service name.

@@ -1,6 +1,7 @@
 // Renders an Exchange FirewallPlan as IIS IP restrictions of the admin center (<site>/ecp): the
 // applicationHost.config section, PowerShell and appcmd scripts, and a README of the caveats.
 #include "firewall/iis_backend.hpp"
+#include "core/join.hpp"
 
 #include <fmt/format.h>
 
@@ -145,15 +146,6 @@ std::string cmd_text(std::string_view s) {
 std::string one_line(std::string_view s) {
   std::string out;
   for (char c : s) out += printable(c);
-  return out;
-}
-
-std::string join(const std::vector<std::string>& v, std::string_view sep = ", ") {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
   return out;
 }
 

@@ -2,6 +2,7 @@
 // rules.v4|v6 replace the filter table (netfilter-persistent); mailwarden-owned.v4|v6 and
 // their loader script touch only the MAILWARDEN-* chains and one jump to each.
 #include "firewall/iptables_backend.hpp"
+#include "core/join.hpp"
 
 #include <fmt/format.h>
 
@@ -79,12 +80,6 @@ class IptablesWriter {
   void comment(std::string_view text) { out_ += wrap_comment(text, "# "); }
   void rule(std::string_view chain, std::string_view spec) {
     line(fmt::format("-A {} {}", chain, spec));
-  }
-
-  static std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-    return out;
   }
 
   // First lines of every artefact: what it is, where it came from, how to load it.

@@ -1,6 +1,7 @@
 // Renders a FirewallPlan as an nftables script that replaces `table inet mailwarden` in one
 // transaction.
 #include "firewall/nft_backend.hpp"
+#include "core/join.hpp"
 
 #include <fmt/format.h>
 
@@ -82,12 +83,6 @@ class NftWriter {
       }
     }
     line(0, "");
-  }
-
-  static std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-    return out;
   }
 
   void address_set(std::string_view name, const AddressSet& set, Family f) {

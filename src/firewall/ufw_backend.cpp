@@ -1,6 +1,7 @@
 // Renders a FirewallPlan for ufw: application profiles, the ufw command script that uses
 // them, and the before.rules fragments for what ufw's commands cannot express.
 #include "firewall/ufw_backend.hpp"
+#include "core/join.hpp"
 
 #include <fmt/format.h>
 
@@ -25,15 +26,6 @@ std::string one_line(std::string_view text) {
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
     out += (u < 0x20 || u == 0x7f) ? ' ' : c;
-  }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += sep;
-    out += s;
   }
   return out;
 }

@@ -1,5 +1,6 @@
 // Site policy parser and validator: TOML in, a checked SitePolicy out, every error positioned.
 #include "policy/policy.hpp"
+#include "core/join.hpp"
 
 #include <fmt/format.h>
 
@@ -66,12 +67,6 @@ class PolicyReader {
   }
   void warn(const toml::source_region& r, std::string_view field, std::string_view what) {
     p_.warnings.push_back(fmt::format("{}: warning: {}: {}", pos(r), field, what));
-  }
-
-  static std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-    return out;
   }
 
   void expect_keys(const toml::table& t, std::string_view where,
