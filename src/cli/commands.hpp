@@ -15,5 +15,7 @@ inline constexpr int kExitInvalid = 2;  // bad usage or invalid input (policy, c
 void register_firewall(CLI::App& app, int& exit_code);
 // `firewall analyze`, added under the firewall subcommand.
 void register_firewall_analyze(CLI::App& firewall, int& exit_code);
+// `firewall apply`, `confirm`, `rollback`, `status` (and the internal `watchdog`).
+void register_firewall_apply(CLI::App& firewall, int& exit_code);
 
 }  // namespace mw::cli

@@ -143,6 +143,7 @@ void register_firewall(CLI::App& app, int& exit_code) {
   gen->callback([opts, &exit_code] { exit_code = run_generate(*opts); });
 
   register_firewall_analyze(*fw, exit_code);
+  register_firewall_apply(*fw, exit_code);
 }
 
 }  // namespace mw::cli
