@@ -231,6 +231,33 @@ TEST_F(ApplyE2E, DryRunPrintsTheExposureDiffAndChangesNothing) {
   EXPECT_EQ(owned_nft().find("table inet mailwarden"), std::string::npos);
 }
 
+// On a terminal apply asks; `script` gives it one (a pseudo-terminal) and types the answer.
+TEST_F(ApplyE2E, TheTerminalPromptConfirmsOrRollsBack) {
+  auto on_tty = [&](const std::string& answer) {
+    std::string command = fmt::format(
+        "env -u SSH_CONNECTION MAILWARDEN_STATE_DIR={} {} firewall apply -p {} "
+        "--confirm-within 20s",
+        (dir_ / "state").string(), MW_BINARY, policy_a_);
+    CommandOptions o;
+    o.timeout = 30s;
+    o.stdin_data = answer + "\n";
+    auto r = pair_->exec(pair_->server(), {"script", "-qec", command, "/dev/null"}, o);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : CommandOutput{};
+  };
+  auto no = on_tty("no");
+  EXPECT_NE(no.exit_code, 0) << no.out;
+  EXPECT_NE(no.out.find("Type 'yes'"), std::string::npos) << no.out;
+  EXPECT_EQ(owned_nft(), "absent\n") << "answering no must roll back at once";
+  EXPECT_NE(mw({"firewall", "status"}).out.find("the operator answered no"), std::string::npos);
+
+  auto yes = on_tty("yes");
+  EXPECT_EQ(yes.exit_code, 0) << yes.out;
+  EXPECT_NE(yes.out.find("confirmed"), std::string::npos) << yes.out;
+  EXPECT_NE(owned_nft().find("table inet mailwarden"), std::string::npos);
+  EXPECT_NE(mw({"firewall", "status"}).out.find("pending: none"), std::string::npos);
+}
+
 TEST_F(ApplyE2E, IptablesUnconfirmedChangeRestoresTheOwnedChainsOnly) {
   // fail2ban's chain first in INPUT, then policy A confirmed.
   for (const char* ipt : {"iptables", "ip6tables"}) {
