@@ -198,6 +198,14 @@ Result<SshConnection> parse_ssh_connection(std::string_view text) {
   auto cp = port(w[1]);
   auto sp = port(w[3]);
   if (!cp || !sp) return bad("a port is not a number from 1 to 65535");
+  // A dual-stack socket shows an IPv4 client as ::ffff:a.b.c.d; netfilter sees plain IPv4.
+  auto unmap = [](Address a) {
+    if (a.family == Family::v6 && (a.value >> 32) == 0xffff)
+      a = {Family::v4, a.value & 0xffffffffu};
+    return a;
+  };
+  *client = unmap(*client);
+  *server = unmap(*server);
   if (client->family != server->family) return bad("client and server of different families");
   c.client = *client;
   c.client_port = *cp;

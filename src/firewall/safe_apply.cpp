@@ -85,6 +85,21 @@ ApplyOutcome safe_apply(OwnedFirewall& fw, const ApplyState& state, const Clock&
   // 2. Today's and tomorrow's exposure; the SSH session must still reach sshd tomorrow.
   auto today = fw.today();
   if (!today) return fail(ApplyResult::failed, today.error().message);
+  // The other backend's owned part still loaded means two policies filter: say so.
+  for (const auto& d : *today) {
+    if (d.name != "nft -j list ruleset") continue;
+    bool nft_table = d.text.find(R"("family": "inet", "name": "mailwarden",)") != std::string::npos;
+    bool ipt_chains = d.text.find(R"("name": "MAILWARDEN-INPUT")") != std::string::npos;
+    if (fw.backend() == "iptables" && nft_table) {
+      out.notes.push_back(
+          "table inet mailwarden (the nft backend) is loaded too: both filter; "
+          "remove it with `nft delete table inet mailwarden` once this is confirmed");
+    } else if (fw.backend() == "nft" && ipt_chains) {
+      out.notes.push_back(
+          "the iptables backend's MAILWARDEN-INPUT chain is loaded too: both "
+          "filter; remove its jump and chains once this is confirmed");
+    }
+  }
   auto tomorrow = fw.tomorrow(*today, *candidate);
   if (!tomorrow) return fail(ApplyResult::failed, tomorrow.error().message);
   auto today_rs = load(*today);

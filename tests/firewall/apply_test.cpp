@@ -77,6 +77,11 @@ TEST(SshConnection, ParsesWhatSshdSets) {
   auto v6 = parse_ssh_connection("2001:db8::2 40000 2001:db8::1 2222");
   ASSERT_TRUE(v6.ok());
   EXPECT_EQ(v6->server_port, 2222);
+  // A dual-stack sshd may show an IPv4 client in the mapped form: the kernel sees IPv4.
+  auto mapped = parse_ssh_connection("::ffff:198.51.100.7 1 ::ffff:192.0.2.1 22");
+  ASSERT_TRUE(mapped.ok());
+  EXPECT_EQ(mapped->client, *parse_address("198.51.100.7"));
+  EXPECT_EQ(mapped->server.family, Family::v4);
 }
 
 TEST(SshConnection, RefusesMalformedValuesNamingThem) {

@@ -37,8 +37,11 @@ class FakeFirewall final : public OwnedFirewall {
   Result<std::vector<Artefact>> render(const FirewallPlan&) const override {
     return std::vector<Artefact>{{"mailwarden-owned.v4", "new", "test"}};
   }
+  std::vector<NamedDump> extra_dumps;
   Result<std::vector<NamedDump>> today() override {
-    return std::vector<NamedDump>{{"iptables-save", kToday}};
+    std::vector<NamedDump> d{{"iptables-save", kToday}};
+    d.insert(d.end(), extra_dumps.begin(), extra_dumps.end());
+    return d;
   }
   Result<std::string> save() override { return owned; }
   Status check(const std::vector<Artefact>&) override {
@@ -271,6 +274,18 @@ TEST_F(SafeApply, ADamagedStateFileIsAnErrorNamingIt) {
   EXPECT_EQ(fw_.installs, 0);
   ASSERT_TRUE(write_file_atomic(dir_ / "pending.json", "not json").ok());
   EXPECT_THAT(confirm_pending(*state_, clock_).error().message, HasSubstr("pending.json"));
+}
+
+TEST_F(SafeApply, SaysWhenTheOtherBackendsPolicyIsLoadedToo) {
+  fw_.extra_dumps.push_back(
+      {"nft -j list ruleset",
+       R"({"nftables": [{"table": {"family": "inet", "name": "mailwarden", "handle": 1}}]})"});
+  request_.dry_run = true;
+  auto out = apply();
+  ASSERT_EQ(out.result, ApplyResult::dry_run) << out.error;
+  bool said = false;
+  for (const auto& n : out.notes) said = said || n.find("both filter") != std::string::npos;
+  EXPECT_TRUE(said);
 }
 
 TEST_F(SafeApply, AWatchdogOfAnotherChangeDoesNothing) {
