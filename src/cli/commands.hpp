@@ -13,6 +13,8 @@ inline constexpr int kExitFailure = 1;  // the job could not be done (I/O, a com
 inline constexpr int kExitInvalid = 2;  // bad usage or invalid input (policy, catalog)
 
 void register_firewall(CLI::App& app, int& exit_code);
+// `scan HOST`: the TCP connect / UDP probe scanner.
+void register_scan(CLI::App& app, int& exit_code);
 // `firewall analyze`, added under the firewall subcommand.
 void register_firewall_analyze(CLI::App& firewall, int& exit_code);
 // `firewall apply`, `confirm`, `rollback`, `status` (and the internal `watchdog`).

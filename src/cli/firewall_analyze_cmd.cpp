@@ -10,10 +10,14 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/scan_options.hpp"
 #include "firewall/analysis.hpp"
 #include "firewall/ruleset_loader.hpp"
 #include "policy/policy.hpp"
 #include "report/analysis_report.hpp"
+#include "report/scan_report.hpp"
+#include "scan/scanner.hpp"
+#include "scan/verify.hpp"
 
 namespace mw::cli {
 
@@ -35,6 +39,11 @@ struct AnalyzeOptions {
   std::string iface;
   std::vector<std::string> to;
   std::string format = "text";
+  // --verify HOST: scan HOST from here and compare with the prediction for this source.
+  std::string verify;
+  std::vector<std::string> sources;
+  std::string timeout = "1s";
+  int retries = 1;
 };
 
 int fail(const std::string& message) {
@@ -42,7 +51,47 @@ int fail(const std::string& message) {
   return kAnalyzeError;
 }
 
+int run_verify(const AnalyzeOptions& o, const fw::Ruleset& ruleset,
+               const std::vector<fw::PortQuery>& ports, const fw::ArrivalContext& ctx) {
+  scan::ScanOptions so;
+  so.ports = ports;
+  auto timeout = parse_timeout(o.timeout);
+  if (!timeout) return fail(timeout.error().message);
+  so.timeout = *timeout;
+  so.retries = o.retries;
+  if (auto s = add_sources(so, o.sources); !s) return fail(s.error().message);
+  auto targets = scan::resolve_host(o.verify);
+  if (!targets) return fail("--verify: " + targets.error().message);
+  // The prediction is for the address the probes leave from: --source, else the kernel's
+  // choice of source for the target.
+  std::vector<Address> sources;
+  for (const auto& t : *targets) {
+    auto given = t.family == Family::v4 ? so.source_v4 : so.source_v6;
+    if (given) {
+      sources.push_back(*given);
+      continue;
+    }
+    auto local = scan::local_source_for(t);
+    if (!local) return fail(fmt::format("--verify {}: {}", to_string(t), local.error().message));
+    sources.push_back(*local);
+  }
+  auto observed = scan::scan_host(o.verify, *targets, so);
+  if (!observed) return fail("--verify: " + observed.error().message);
+  auto v = scan::verify_scan(ruleset, *observed, sources, ctx);
+  if (o.format == "json") {
+    std::fputs(report::render_verify_json(v, o.files).c_str(), stdout);
+  } else {
+    std::fputs(report::render_verify_text(v, o.files, isatty(STDOUT_FILENO)).c_str(), stdout);
+  }
+  if (v.mismatches > 0) return kAnalyzeFindings;
+  return v.uncertain ? kAnalyzeUncertain : kAnalyzeClean;
+}
+
 int run_analyze(const AnalyzeOptions& o) {
+  if (!o.verify.empty() && !o.queries.empty()) {
+    return fail("--verify and --query exclude each other");
+  }
+  if (o.verify.empty() && !o.sources.empty()) return fail("--source needs --verify");
   auto ruleset = fw::load_dumps(o.files);
   if (!ruleset) return fail(ruleset.error().message);
   for (const auto& w : ruleset->warnings) fmt::print(stderr, "{}\n", w);
@@ -115,6 +164,7 @@ int run_analyze(const AnalyzeOptions& o) {
     ports = std::move(*parsed);
   }
 
+  if (!o.verify.empty()) return run_verify(o, *ruleset, ports, ctx);
   auto report = fw::analyse_ports(*ruleset, ports, ctx, plan ? &*plan : nullptr);
   if (o.format == "json") {
     std::fputs(report::render_analysis_json(report, o.files).c_str(), stdout);
@@ -133,7 +183,8 @@ void register_firewall_analyze(CLI::App& fw, int& exit_code) {
   auto* cmd = fw.add_subcommand(
       "analyze",
       "who can reach which port, from an iptables-save / ip6tables-save / nft -j dump\n"
-      "exit codes: 0 no finding, 1 findings (with --policy), 2 uncertain answers, 3 error");
+      "exit codes: 0 no finding, 1 findings (with --policy), 2 uncertain answers, 3 error\n"
+      "with --verify: 0 prediction and scan agree, 1 a mismatch, 2 uncertain predictions, 3 error");
   cmd->add_option("files", o->files, "ruleset dumps of one host ('-' reads standard input)")
       ->required();
   cmd->add_option("--policy,-p", o->policy, "site policy: report every port more exposed");
@@ -146,6 +197,14 @@ void register_firewall_analyze(CLI::App& fw, int& exit_code) {
   cmd->add_option("--to", o->to, "the host's address packets are sent to (one per family)");
   cmd->add_option("--format", o->format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_option("--verify", o->verify,
+                  "scan HOST from here and compare with the prediction for this machine's address");
+  cmd->add_option("--source", o->sources, "with --verify: the local address to scan from");
+  cmd->add_option("--timeout", o->timeout, "with --verify: per scan attempt (500ms, 1s)")
+      ->capture_default_str();
+  cmd->add_option("--retries", o->retries, "with --verify: more attempts for silent ports")
+      ->check(CLI::Range(0, 10))
       ->capture_default_str();
   cmd->callback([o, &exit_code] { exit_code = run_analyze(*o); });
 }

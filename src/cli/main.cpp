@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = mw::cli::kExitOk;
   mw::cli::register_firewall(app, exit_code);
+  mw::cli::register_scan(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
