@@ -17,6 +17,7 @@ class AddressSet {
   static AddressSet any();             // every IPv4 and every IPv6 address
   static AddressSet any_of(Family f);  // the whole space of one family
   static AddressSet of(const Prefix& p);
+  // Many prefixes at once, in any order: sorted and merged in one pass.
   static AddressSet of(const std::vector<Prefix>& ps);
 
   void add(const Prefix& p);

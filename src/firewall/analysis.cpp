@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace mw::fw {
 
@@ -128,9 +129,15 @@ void compare(const FirewallPlan& plan, const PortExposure& pe, AnalysisReport& r
 AnalysisReport analyse_ports(const Ruleset& ruleset, const std::vector<PortQuery>& ports,
                              const ArrivalContext& ctx, const FirewallPlan* plan) {
   AnalysisReport report;
+  // Every port of one family and protocol shares the port-independent part of the analysis.
+  std::optional<ExposureAnalyser> analysers[2][2];  // [family][protocol]
+  auto analyse_port = [&](Family f, const PortQuery& p) {
+    auto& a = analysers[f == Family::v4 ? 0 : 1][p.protocol == Protocol::tcp ? 0 : 1];
+    if (!a) a.emplace(ruleset, make_query(f, p, ctx));
+    return a->analyse(p.port);
+  };
   for (const auto& p : ports) {
-    PortExposure pe{p, analyse(ruleset, make_query(Family::v4, p, ctx)),
-                    analyse(ruleset, make_query(Family::v6, p, ctx))};
+    PortExposure pe{p, analyse_port(Family::v4, p), analyse_port(Family::v6, p)};
     report.uncertain = report.uncertain || !pe.v4.sources(Outcome::uncertain).empty() ||
                        !pe.v6.sources(Outcome::uncertain).empty();
     if (plan) compare(*plan, pe, report);

@@ -3,6 +3,7 @@
 // are accepted, dropped, or uncertain (a match the model does not know), naming the deciding rule.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,5 +51,25 @@ struct ExposureResult {
 // inet: both, netdev ingress: both); an nft table written by iptables-nft is skipped when the
 // same table was given as an iptables-save dump (the same rules, read without xt opacity).
 ExposureResult analyse(const Ruleset& ruleset, const Query& query);
+
+// analyse() for many ports of one family and protocol: the work that does not depend on the
+// port (which base chains, in which order; what each rule can match given the family, protocol,
+// --iface and --to; which jumps lead nowhere) is done once, and each port's walk only tests
+// ports and conntrack states. analyse(port) == fw::analyse(ruleset, query with that port).
+// Keeps references to `ruleset`, which must outlive it.
+class ExposureAnalyser {
+ public:
+  ExposureAnalyser(const Ruleset& ruleset, const Query& query);  // query.port is not used
+  ~ExposureAnalyser();
+  ExposureAnalyser(ExposureAnalyser&&) noexcept;
+  ExposureAnalyser& operator=(ExposureAnalyser&&) noexcept;
+
+  ExposureResult analyse(std::uint16_t port) const;
+
+  struct Prepared;
+
+ private:
+  std::unique_ptr<const Prepared> prepared_;
+};
 
 }  // namespace mw::fw

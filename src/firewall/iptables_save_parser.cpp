@@ -38,50 +38,66 @@ std::variant<std::vector<Token>, LineError> tokenize(std::string_view line) {
   std::vector<Token> out;
   Token cur;
   bool in_token = false;
-  bool quote_open = false;
-  std::size_t quote_col = 0;
+  out.reserve(16);  // a rule line has a dozen or so
   auto finish = [&](std::size_t end) {
     cur.end = end;
     out.push_back(std::move(cur));
     cur = Token{};
     in_token = false;
   };
-  for (std::size_t i = 0; i < line.size(); ++i) {
+  // Runs of ordinary characters are copied at once rather than a character at a time.
+  const std::size_t n = line.size();
+  std::size_t i = 0;
+  while (i < n) {
     const char c = line[i];
-    if (quote_open) {
-      if (c == '\\') {
-        if (i + 1 == line.size()) return LineError{i + 1, "backslash at the end of the line"};
-        cur.text += line[++i];
-      } else if (c == '"') {
-        quote_open = false;
-        finish(i + 1);
-      } else {
-        cur.text += c;
-      }
-      continue;
-    }
     if (c == ' ' || c == '\t') {
       if (in_token) finish(i);
+      ++i;
       continue;
     }
     if (!in_token) {
       in_token = true;
       cur.begin = i;
     }
-    if (c == '"') {
-      quote_open = true;
-      quote_col = i + 1;
-      cur.quoted = true;
-    } else {
-      cur.text += c;
-    }
     if (out.size() >= kIptablesSaveMaxArgs) {
       return LineError{i + 1,
                        fmt::format("more than {} arguments on one line", kIptablesSaveMaxArgs)};
     }
+    if (c == '"') {
+      const std::size_t quote_col = i + 1;
+      cur.quoted = true;
+      ++i;
+      for (;;) {
+        const std::size_t stop = line.find_first_of("\\\"", i);
+        if (stop == std::string_view::npos)
+          return LineError{quote_col, "unterminated double quote"};
+        cur.text.append(line.substr(i, stop - i));
+        if (line[stop] == '"') {
+          finish(stop + 1);
+          i = stop + 1;
+          break;
+        }
+        if (stop + 1 == n) return LineError{stop + 1, "backslash at the end of the line"};
+        cur.text += line[stop + 1];
+        i = stop + 2;
+      }
+      continue;
+    }
+    std::size_t stop = i + 1;
+    while (stop < n && line[stop] != ' ' && line[stop] != '\t' && line[stop] != '"') ++stop;
+    if (cur.begin == i && (stop == n || line[stop] != '"')) {
+      // A whole token without quotes, the usual case: built in place.
+      Token& t = out.emplace_back();
+      t.text.assign(line.data() + i, stop - i);
+      t.begin = i;
+      t.end = stop;
+      in_token = false;
+    } else {
+      cur.text.append(line.substr(i, stop - i));
+    }
+    i = stop;
   }
-  if (quote_open) return LineError{quote_col, "unterminated double quote"};
-  if (in_token) finish(line.size());
+  if (in_token) finish(n);
   return out;
 }
 
@@ -202,7 +218,7 @@ std::optional<int> protocol_number(std::string_view name) {
 }
 
 // The match module `-p NAME` loads implicitly, so that "-p tcp --dport 22" works without -m.
-std::string implicit_module(int proto) {
+std::string_view implicit_module(int proto) {
   switch (proto) {
     case 6:
       return "tcp";
@@ -431,7 +447,7 @@ constexpr std::uint8_t kCtAll = kCtNew | kCtEstablished | kCtRelated | kCtInvali
 // One option of a match module or target as written: "! --dport 22".
 struct Opt {
   bool negate = false;
-  std::string name;
+  std::string_view name;  // the option's token's text
   std::vector<const Token*> args;
   std::size_t begin = 0, end = 0;  // span in the line, the '!' included
   std::size_t col = 0;             // of the option name
@@ -447,8 +463,8 @@ struct Module {
 enum class Basic { none, src, dst, proto, iif, oif, frag, match, jump, goto_, counters };
 
 Basic basic_option(const Token& t) {
-  if (t.quoted) return Basic::none;
   const std::string_view s = t.text;
+  if (t.quoted || s.size() < 2 || s[0] != '-') return Basic::none;
   if (s == "-s" || s == "--source" || s == "--src") return Basic::src;
   if (s == "-d" || s == "--destination" || s == "--dst") return Basic::dst;
   if (s == "-p" || s == "--protocol") return Basic::proto;
@@ -764,7 +780,8 @@ class Parser {
       auto rule = parse_rule(line, all, k, no);
       if (auto* e = std::get_if<Error>(&rule)) return *e;
       Rule r = std::get<Rule>(std::move(rule));
-      r.origin = fmt::format("{}:{}", source_, no);
+      r.origin.reserve(source_.size() + 8);
+      r.origin.append(source_).append(1, ':').append(std::to_string(no));
       r.text = std::string(text);
       // parse_rule may not add chains, so `chain` is still valid.
       chain->rules.insert(chain->rules.begin() + static_cast<std::ptrdiff_t>(pos), std::move(r));
@@ -843,7 +860,8 @@ class Parser {
     Rule rule;
     Match& m = rule.match;
     std::vector<Module> modules;
-    Module target;  // name empty: no -j/-g
+    modules.reserve(4);  // -m MODULE and the implicit one of -p, usually
+    Module target;       // name empty: no -j/-g
     bool is_goto = false;
     const Token* target_tok = nullptr;
     int context = -1;          // index in modules of the module options attach to; -2: the target
@@ -870,8 +888,8 @@ class Parser {
         if (arity > 0 && k + arity >= t.size()) {
           return fail(o.end + 1, fmt::format("{}: missing argument", o.text));
         }
-        std::vector<const Token*> args;
-        for (std::size_t a = 1; a <= arity; ++a) args.push_back(&t[k + a]);
+        std::array<const Token*, 2> args{};  // arity is at most 2
+        for (std::size_t a = 1; a <= arity; ++a) args[a - 1] = &t[k + a];
         // Intrapositioned negation, "-s ! 10.0.0.0/8", of old iptables versions.
         if (arity == 1 && is_bang(*args[0]) && b != Basic::match && b != Basic::jump &&
             b != Basic::goto_) {
@@ -906,9 +924,9 @@ class Parser {
               m.unknown.push_back(std::string(line.substr(span_begin, arg->end - span_begin)));
               break;
             }
-            AddressSet s = neg ? AddressSet::any_of(fam).subtract(*a.set) : *a.set;
+            AddressSet s = neg ? AddressSet::any_of(fam).subtract(*a.set) : std::move(*a.set);
             auto& slot = b == Basic::src ? m.src : m.dst;
-            slot = slot ? slot->intersect(s) : s;
+            slot = slot ? slot->intersect(s) : std::move(s);
             break;
           }
           case Basic::proto: {
@@ -991,7 +1009,7 @@ class Parser {
       opt.end = opt.args.empty() ? o.end : opt.args.back()->end;
       // Whom it belongs to: the current module or target if it knows it, else the module -p
       // loaded, else the current context as an option we do not model.
-      const std::string imp = proto ? implicit_module(*proto) : "";
+      const std::string_view imp = proto ? implicit_module(*proto) : std::string_view();
       Module* owner = nullptr;
       if (context >= 0 &&
           (knows(modules[static_cast<std::size_t>(context)].name, opt.name) ||
@@ -1089,19 +1107,19 @@ class Parser {
         bool name = false;
         auto r = parse_ports(o.args[0]->text, n == "multiport", &name);
         if (auto* e = std::get_if<std::string>(&r)) {
-          return err(no, o.args[0]->col(), o.name + ": " + *e);
+          return err(no, o.args[0]->col(), fmt::format("{}: {}", o.name, *e));
         }
         // --ports matches when either port is in the list: not a conjunction the model holds.
         if (name || o.name == "--ports") {
           uncertain = true;
           continue;
         }
-        PortSet s = std::get<PortSet>(r);
+        PortSet s = std::get<PortSet>(std::move(r));
         if (o.negate) s = s.complement();
         const bool dst = o.name == "--dport" || o.name == "--destination-port" ||
                          o.name == "--dports" || o.name == "--destination-ports";
         auto& slot = dst ? m.dport : m.sport;
-        slot = slot ? slot->intersect(s) : s;
+        slot = slot ? slot->intersect(s) : std::move(s);
       } else if (o.name == "--tcp-flags" || o.name == "--syn") {
         unsigned mask = 0x17, comp = 0x02;  // --syn: SYN,RST,ACK,FIN SYN
         if (o.name == "--tcp-flags") {
@@ -1298,7 +1316,7 @@ class Parser {
           if (port_part.find_first_of("-:,") != std::string_view::npos) return unknown();
           auto p = parse_one_port(port_part);
           if (auto* e = std::get_if<std::string>(&p)) {
-            return err(no, o.args[0]->col(), o.name + ": " + *e);
+            return err(no, o.args[0]->col(), fmt::format("{}: {}", o.name, *e));
           }
           if (std::holds_alternative<PortOutcome>(p)) return unknown();
           rule.to_port = std::get<std::uint16_t>(p);
@@ -1353,7 +1371,11 @@ FamilyGuess guess_family(std::string_view text) {
           g.header = Family::v6;
         else if (starts_with(tool, "iptables"))
           g.header = Family::v4;
-        if (g.header) g.header_line = no;
+        // Nothing else the guess gathers is used when the header names the tool.
+        if (g.header) {
+          g.header_line = no;
+          return g;
+        }
       }
       continue;
     }

@@ -648,7 +648,9 @@ class Parser {
   // Right-hand values, element by element.
   Status collect(TableInfo& t, const Node& right, std::vector<const Node*>& out, int depth);
   // Add one element to `into`; false: the element is outside the model.
-  Result<bool> address_value(const Node& v, Family f, AddressSet& into) const;
+  // Appends to `into`; the caller builds the set once (AddressSet::of), so that a large set
+  // given in any order costs one sort rather than an insertion per element.
+  Result<bool> address_value(const Node& v, Family f, std::vector<Prefix>& into) const;
   Result<bool> port_value(const Node& v, PortSet& into) const;
   Parsed<std::bitset<256>> proto_value(const Node& v) const;
   Parsed<std::uint8_t> flag_value(const Node& v, Field f) const;
@@ -1304,7 +1306,7 @@ Status Parser::collect(TableInfo& t, const Node& right, std::vector<const Node*>
   return {};
 }
 
-Result<bool> Parser::address_value(const Node& v, Family f, AddressSet& into) const {
+Result<bool> Parser::address_value(const Node& v, Family f, std::vector<Prefix>& into) const {
   auto check = [&](const Prefix& p, const Node& at) -> Status {
     if (p.addr.family != f) {
       return error_at(
@@ -1316,7 +1318,7 @@ Result<bool> Parser::address_value(const Node& v, Family f, AddressSet& into) co
     auto p = parse_prefix(v.text);
     if (!p) return error_at(v, "address: " + p.error().message);
     if (auto s = check(*p, v); !s) return s.error();
-    into.add(*p);
+    into.push_back(*p);
     return true;
   }
   if (v.is_object() && v.items.size() == 1 && v.keys[0] == "prefix") {
@@ -1329,7 +1331,7 @@ Result<bool> Parser::address_value(const Node& v, Family f, AddressSet& into) co
     auto p = parse_prefix(addr->text + "/" + len->text);
     if (!p) return error_at(v, "prefix: " + p.error().message);
     if (auto s = check(*p, v); !s) return s.error();
-    into.add(*p);
+    into.push_back(*p);
     return true;
   }
   if (v.is_object() && v.items.size() == 1 && v.keys[0] == "range") {
@@ -1349,7 +1351,7 @@ Result<bool> Parser::address_value(const Node& v, Family f, AddressSet& into) co
       return error_at(r.items[1], quote_input(r.items[1].text) + " is not an " +
                                       std::string(family_name(f)) + " address");
     if (lo->value > hi->value) return error_at(v, "range: low end above high end");
-    for (const Prefix& p : interval_to_prefixes(f, lo->value, hi->value)) into.add(p);
+    for (const Prefix& p : interval_to_prefixes(f, lo->value, hi->value)) into.push_back(p);
     return true;
   }
   return false;  // concatenations, expressions: outside the model
@@ -1456,12 +1458,14 @@ Result<bool> Parser::apply_value(TableInfo& t, const Left& left, std::string_vie
     case Field::dst: {
       if (!eq && !ne) return false;
       const Family f = *left.family;
-      AddressSet s;
+      std::vector<Prefix> prefixes;
+      prefixes.reserve(elems.size());
       for (const Node* e : elems) {
-        auto a = address_value(*e, f, s);
+        auto a = address_value(*e, f, prefixes);
         if (!a) return a.error();
         if (!*a) return false;
       }
+      AddressSet s = AddressSet::of(prefixes);
       if (ne) s = AddressSet::any_of(f).subtract(s);
       (left.field == Field::src ? m.src : m.dst) = s;
       return true;

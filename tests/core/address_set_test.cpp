@@ -6,6 +6,7 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <bitset>
 #include <climits>
 #include <cstdint>
@@ -276,6 +277,18 @@ RC_GTEST_PROP(CoreAddressSetProps, MembershipMatchesPrefixList, ()) {
     RC_ASSERT(a.subtract(b).contains(x) == (in_a && !in_b));
     RC_ASSERT(a.complement().contains(x) == !in_a);
   }
+}
+
+// AddressSet::of builds the set in one sort and merge: the same set as adding the prefixes one
+// by one, whatever their order.
+RC_GTEST_PROP(CoreAddressSetProps, BulkConstructionMatchesIncrementalAdd, ()) {
+  auto ps = gen_prefixes();
+  const auto order = *rc::gen::container<std::vector<std::size_t>>(
+      ps.size(), rc::gen::inRange<std::size_t>(0, std::max<std::size_t>(ps.size(), 1)));
+  for (std::size_t k = 0; k < order.size(); ++k) std::swap(ps[k], ps[order[k]]);
+  AddressSet added;
+  for (const auto& p : ps) added.add(p);
+  RC_ASSERT(AddressSet::of(ps) == added);
 }
 
 RC_GTEST_PROP(CoreAddressSetProps, PrefixRoundTrip, ()) {

@@ -95,6 +95,28 @@ RC_GTEST_PROP(CoreIntervalSetModel, OperationsMatchBitset, ()) {
   RC_ASSERT(a.subset_of(b) == ((ma & ~mb).none()));
 }
 
+// IntervalSet::of (one sort and merge, for large sets given in any order) builds exactly the set
+// that adding the same intervals one by one builds.
+RC_GTEST_PROP(CoreIntervalSetModel, BulkConstructionMatchesIncrementalAdd, ()) {
+  const unsigned max = *gen_max();
+  const auto ranges = *rc::gen::container<std::vector<std::pair<unsigned, unsigned>>>(
+      rc::gen::pair(rc::gen::inRange(0u, max + 1),
+                    rc::gen::oneOf(rc::gen::inRange(0u, 4u), rc::gen::inRange(0u, 256u))));
+  std::vector<Small::Interval> ivs;
+  Small added(static_cast<std::uint8_t>(max));
+  Bits b;
+  for (auto [lo, width] : ranges) {
+    const unsigned hi = std::min(lo + width, max);
+    ivs.push_back({static_cast<std::uint8_t>(lo), static_cast<std::uint8_t>(hi)});
+    added.add(static_cast<std::uint8_t>(lo), static_cast<std::uint8_t>(hi));
+    for (unsigned v = lo; v <= hi; ++v) b.set(v);
+  }
+  const Small bulk = Small::of(static_cast<std::uint8_t>(max), ivs);
+  expect_canonical(bulk);
+  RC_ASSERT(bulk == added);
+  RC_ASSERT(model_of(bulk) == b);
+}
+
 RC_GTEST_PROP(CoreIntervalSetModel, RangeContainsMatchesBitset, ()) {
   const unsigned max = *gen_max();
   auto [s, m] = gen_set(max);
@@ -186,6 +208,19 @@ TEST(CoreIntervalSet, TopOfU128Space) {
   EXPECT_TRUE(c.complement() == s);
   EXPECT_TRUE(s.unite(c).is_full());
   EXPECT_TRUE(s.subtract(IntervalSet<u128>::full(top)).empty());
+}
+
+TEST(CoreIntervalSet, BulkConstructionAtTheTopOfU128Space) {
+  const u128 top = ~u128{0};
+  using Big = IntervalSet<u128>;
+  // Out of order, overlapping, touching, and ending at the top where hi + 1 wraps.
+  const Big s = Big::of(top, {{top - 1, top}, {0, 0}, {5, 9}, {1, 2}, {top, top}, {7, 20}});
+  ASSERT_EQ(s.intervals().size(), 3u);
+  EXPECT_TRUE(s.intervals()[0].lo == 0 && s.intervals()[0].hi == 2);
+  EXPECT_TRUE(s.intervals()[1].lo == 5 && s.intervals()[1].hi == 20);
+  EXPECT_TRUE(s.intervals()[2].lo == top - 1 && s.intervals()[2].hi == top);
+  EXPECT_TRUE(Big::of(top, {{0, top}, {3, 4}}).is_full());
+  EXPECT_TRUE(Big::of(top, {}).empty());
 }
 
 TEST(CoreIntervalSet, SmallerMaxThanType) {

@@ -394,5 +394,59 @@ TEST(Exposure, JumpLoopIsUncertain) {
   EXPECT_EQ(analyse(rs, tcp(25)).sources(Outcome::uncertain), AddressSet::any_of(Family::v4));
 }
 
+// One ExposureAnalyser serves every port of a family and protocol (the port index of each chain,
+// the rules' prepared answers): each port's answer is the one a fresh analyse() gives, in any
+// order of the ports, and the index finds rules by the port a redirect leaves the flow with.
+TEST(Exposure, PreparedAnalyserAnswersEveryPortAsAFreshAnalysis) {
+  Rule redirect = rule("nat:1", Verdict::redirect, tcp_dport(25));
+  redirect.to_port = 2525;
+  Match admin = tcp_dport(7071);
+  admin.src = set({"198.51.100.0/24"});
+  Match range;
+  range.l4proto = proto(6);
+  PortSet ps;
+  ps.add(7000, 7100);
+  range.dport = ps;
+  Match not_admin;
+  not_admin.src = set({"198.51.100.0/25"}).complement().intersect(AddressSet::any_of(Family::v4));
+  Match weird = tcp_dport(2525);
+  weird.unknown = {"-m recent --update"};
+  weird.src = set({"192.0.2.0/24"});
+  Ruleset rs;
+  rs.tables.push_back(
+      table(TableFamily::ip, "nat",
+            {base("PREROUTING", Hook::prerouting, -100, Verdict::accept, "nat", {redirect})}));
+  rs.tables.push_back(table(
+      TableFamily::ip, "filter",
+      {base("INPUT", Hook::input, 0, Verdict::drop, "filter",
+            {rule("f:1", Verdict::drop, weird), rule("f:2", Verdict::jump, range, "RANGE"),
+             rule("f:3", Verdict::accept, tcp_dport(2525)), rule("f:4", Verdict::accept, admin)}),
+       user("RANGE", {rule("r:1", Verdict::return_, not_admin), rule("r:2", Verdict::accept)})}));
+  const std::vector<std::uint16_t> ports = {2525, 7071, 25, 7000, 80, 7100, 7101, 22, 25};
+  for (Family f : {Family::v4, Family::v6}) {
+    ExposureAnalyser prepared(rs, tcp(0, f));
+    for (std::uint16_t p : ports) {
+      const ExposureResult a = prepared.analyse(p), b = analyse(rs, tcp(p, f));
+      ASSERT_EQ(a.regions.size(), b.regions.size()) << p;
+      for (std::size_t k = 0; k < a.regions.size(); ++k) {
+        EXPECT_EQ(a.regions[k].sources, b.regions[k].sources) << p;
+        EXPECT_EQ(a.regions[k].outcome, b.regions[k].outcome) << p;
+        EXPECT_EQ(a.regions[k].rule, b.regions[k].rule) << p;
+        EXPECT_EQ(a.regions[k].reason, b.regions[k].reason) << p;
+      }
+    }
+  }
+  ExposureAnalyser v4(rs, tcp(0));
+  EXPECT_EQ(outcome_of(v4.analyse(25), "203.0.113.1"), "accept by f:3");
+  EXPECT_EQ(outcome_of(v4.analyse(25), "192.0.2.1"), "uncertain by f:1");
+  EXPECT_EQ(outcome_of(v4.analyse(7071), "198.51.100.1"), "accept by r:2");
+  EXPECT_EQ(outcome_of(v4.analyse(7071), "198.51.100.200"), "accept by f:4");
+  EXPECT_EQ(outcome_of(v4.analyse(7071), "203.0.113.1"),
+            "drop by policy drop of filter/INPUT (test)");
+  EXPECT_EQ(outcome_of(v4.analyse(7101), "198.51.100.1"),
+            "drop by policy drop of filter/INPUT (test)");
+  EXPECT_EQ(v4.analyse(7050).sources(Outcome::accept).to_string(), "198.51.100.0/25");
+}
+
 }  // namespace
 }  // namespace mw::fw
