@@ -15,6 +15,8 @@ inline constexpr int kExitInvalid = 2;  // bad usage or invalid input (policy, c
 void register_firewall(CLI::App& app, int& exit_code);
 // `scan HOST`: the TCP connect / UDP probe scanner.
 void register_scan(CLI::App& app, int& exit_code);
+// `audit --snapshot DIR`: the controls of the hardening guides.
+void register_audit(CLI::App& app, int& exit_code);
 // `firewall analyze`, added under the firewall subcommand.
 void register_firewall_analyze(CLI::App& firewall, int& exit_code);
 // `firewall apply`, `confirm`, `rollback`, `status` (and the internal `watchdog`).

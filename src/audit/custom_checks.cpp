@@ -1,0 +1,174 @@
+#include "audit/custom_checks.hpp"
+
+#include <fmt/format.h>
+
+#include "core/ip.hpp"
+
+namespace mw::audit {
+
+namespace {
+
+ControlResult result(const Control& c, Status s) {
+  ControlResult r;
+  r.control = &c;
+  r.status = s;
+  return r;
+}
+
+// COS lockout threshold: at most 5 failures, or 10 where fail2ban bans the guessing address
+// (the incident guide accepts that).
+ControlResult lockout_max_failures(const Control& c, const Facts& f) {
+  if (f.coses.empty()) {
+    auto r = result(c, Status::not_checked);
+    r.detail = f.missing.count("cos") ? f.missing.at("cos") : "no COS in the snapshot";
+    return r;
+  }
+  const bool fail2ban = f.packages && f.packages->installed("fail2ban");
+  const std::int64_t limit = fail2ban ? 10 : 5;
+  auto r = result(c, Status::pass);
+  r.facts.push_back({"package fail2ban",
+                     f.packages ? (fail2ban ? "installed" : "not installed") : "(unknown)",
+                     f.file_of.count("packages") ? f.file_of.at("packages") : "not collected"});
+  const AttrInfo* info = f.attrs ? f.attrs->find("zimbraPasswordLockoutMaxFailures") : nullptr;
+  for (const auto& cos : f.coses) {
+    std::string value;
+    std::string origin;
+    if (auto v = cos.entry.first("zimbraPasswordLockoutMaxFailures")) {
+      value = std::string(*v);
+      origin =
+          fmt::format("{}:{}", cos.file, cos.entry.find("zimbraPasswordLockoutMaxFailures")->line);
+    } else if (info && !info->default_cos_value.empty()) {
+      value = info->default_cos_value.front();
+      origin = "default (attrs.tsv)";
+    }
+    r.facts.push_back(
+        {fmt::format("cos {}: zimbraPasswordLockoutMaxFailures", cos.entry.name), value, origin});
+    auto n = parse_zimbra_integer(value);
+    if (!n) {
+      auto nc = result(c, Status::not_checked);
+      nc.detail = fmt::format("cos {}: {}", cos.entry.name, n.error().message);
+      return nc;
+    }
+    // 0 means no limit at all.
+    if (*n == 0 || *n > limit) {
+      r.status = Status::fail;
+      r.failing.push_back(cos.entry.name);
+      r.detail +=
+          fmt::format("{}cos {}: {} failures allowed, at most {} {}", r.detail.empty() ? "" : "; ",
+                      cos.entry.name, *n == 0 ? std::string("unlimited") : value, limit,
+                      fail2ban ? "(fail2ban is installed)" : "without fail2ban");
+      r.remediation += render_remediation(c, cos.entry.name);
+    }
+  }
+  return r;
+}
+
+// zimbraMtaMyNetworks (as the server uses it, zmprov gs): loopback and single host addresses
+// only, never a subnet.
+ControlResult mynetworks_loopback_only(const Control& c, const Facts& f) {
+  if (!f.server) {
+    auto r = result(c, Status::not_checked);
+    r.detail = f.missing.count("server") ? f.missing.at("server") : "zmprov gs not in the snapshot";
+    return r;
+  }
+  auto r = result(c, Status::pass);
+  std::vector<std::string> entries;
+  for (auto v : f.server->entry.values("zimbraMtaMyNetworks")) {
+    std::size_t i = 0;
+    while (i < v.size()) {
+      while (i < v.size() && (v[i] == ' ' || v[i] == ',' || v[i] == '\t')) ++i;
+      std::size_t s = i;
+      while (i < v.size() && v[i] != ' ' && v[i] != ',' && v[i] != '\t') ++i;
+      if (i > s) entries.emplace_back(v.substr(s, i - s));
+    }
+  }
+  const ZmprovValue* origin = f.server->entry.find("zimbraMtaMyNetworks");
+  std::string all;
+  for (const auto& e : entries) all += (all.empty() ? "" : " ") + e;
+  r.facts.push_back({fmt::format("server {}: zimbraMtaMyNetworks", f.server->entry.name),
+                     all.empty() ? "absent" : all,
+                     origin ? fmt::format("{}:{}", f.server->file, origin->line) : f.server->file});
+  std::vector<std::string> wide;
+  for (const auto& e : entries) {
+    // Postfix writes IPv6 as [addr]/len.
+    std::string text = e;
+    if (!text.empty() && text.front() == '[') {
+      auto close = text.find(']');
+      if (close != std::string::npos) text = text.substr(1, close - 1) + text.substr(close + 1);
+    }
+    if (text.find('/') == std::string::npos) continue;  // a single address
+    auto p = parse_prefix(text);
+    if (!p) {
+      wide.push_back(e + " (not an address)");
+      continue;
+    }
+    bool loopback = (p->addr.family == Family::v4 && (p->addr.value >> 24) == 127 && p->len >= 8) ||
+                    (p->addr.family == Family::v6 && p->addr.value == 1 && p->len == 128);
+    bool host = p->len == family_bits(p->addr.family);
+    if (!loopback && !host) wide.push_back(e);
+  }
+  if (!wide.empty()) {
+    r.status = Status::fail;
+    r.failing.push_back(f.server->entry.name);
+    std::string list;
+    for (const auto& w : wide) list += (list.empty() ? "" : ", ") + w;
+    r.detail = fmt::format("mynetworks trusts whole networks: {}", list);
+    r.remediation = render_remediation(c, f.server->entry.name);
+  }
+  return r;
+}
+
+// Anti-spoofing for authenticated senders; moot when the MTA offers no SMTP AUTH at all
+// (zimbraMtaSaslAuthEnable no, as the server uses it).
+ControlResult sender_login_mismatch(const Control& c, const Facts& f) {
+  const ZObject* where = f.server ? &*f.server : f.global ? &*f.global : nullptr;
+  if (!where) {
+    auto r = result(c, Status::not_checked);
+    r.detail =
+        f.missing.count("global") ? f.missing.at("global") : "zmprov gacf not in the snapshot";
+    return r;
+  }
+  auto r = result(c, Status::pass);
+  auto sasl = where->entry.first("zimbraMtaSaslAuthEnable");
+  std::string sasl_value = sasl ? std::string(*sasl) : "yes";
+  r.facts.push_back(
+      {fmt::format("{}: zimbraMtaSaslAuthEnable", where == &*f.server ? "server" : "global"),
+       sasl_value, sasl ? where->file : "default (attrs.tsv)"});
+  if (sasl_value == "no") {
+    r.status = Status::not_applicable;
+    r.detail = "SMTP AUTH is off on the MTA (zimbraMtaSaslAuthEnable no): no authenticated senders";
+    return r;
+  }
+  if (!f.global) {
+    auto nc = result(c, Status::not_checked);
+    nc.detail = "zmprov gacf not in the snapshot";
+    return nc;
+  }
+  std::string all;
+  bool found = false;
+  for (auto v : f.global->entry.values("zimbraMtaSmtpdSenderRestrictions")) {
+    all += (all.empty() ? "" : ", ") + std::string(v);
+    found = found || v.find("reject_authenticated_sender_login_mismatch") != std::string_view::npos;
+  }
+  r.facts.push_back(
+      {"global: zimbraMtaSmtpdSenderRestrictions", all.empty() ? "absent" : all, f.global->file});
+  if (!found) {
+    r.status = Status::fail;
+    r.failing.push_back("global config");
+    r.detail = "zimbraMtaSmtpdSenderRestrictions lacks reject_authenticated_sender_login_mismatch";
+    r.remediation = render_remediation(c, "");
+  }
+  return r;
+}
+
+}  // namespace
+
+CustomChecks builtin_checks() {
+  return {
+      {"lockout-max-failures", lockout_max_failures},
+      {"mynetworks-loopback-only", mynetworks_loopback_only},
+      {"sender-login-mismatch", sender_login_mismatch},
+  };
+}
+
+}  // namespace mw::audit

@@ -1,0 +1,54 @@
+// What an audit knows about one server: the parsed snapshot files, and for each group of facts
+// that is missing, why. Built by the snapshot loader (snapshot.hpp); read by the engine.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/attrs.hpp"
+#include "audit/dpkg.hpp"
+#include "audit/localconfig.hpp"
+#include "audit/postconf.hpp"
+#include "audit/ss.hpp"
+#include "audit/sshd.hpp"
+#include "audit/zmprov.hpp"
+
+namespace mw::audit {
+
+// A zmprov object and the file it came from (for "facts read" and finding locations).
+struct ZObject {
+  ZmprovEntry entry;
+  std::string file;  // snapshot file name: "zmprov-gc-default.txt"
+};
+
+struct Facts {
+  std::optional<ZObject> global;  // zmprov gacf
+  std::optional<ZObject> server;  // zmprov gs <this server> (inherited values included)
+  std::vector<ZObject> coses;     // every COS (gac -v), or the default one (gc default)
+  std::vector<ZObject> domains;   // every domain (gd per domain)
+  std::vector<ZObject> admins;    // admin accounts (gaaa -v, or ga of one admin)
+  std::optional<Localconfig> localconfig;
+  std::optional<PostconfMain> postconf;                   // postconf -n (Zimbra's MTA)
+  std::optional<std::vector<MasterService>> master;       // postconf -M
+  std::optional<SshdEffective> sshd;                      // sshd -T
+  std::optional<std::vector<ListeningSocket>> listeners;  // ss -Htlnup
+  std::optional<PackageList> packages;                    // dpkg -l or rpm -qa
+
+  // "network" or "foss" from zmcontrol -v; "" when unknown.
+  std::string edition;
+  // "single" or "multi" (zmprov gas lists more than this server); "" when unknown.
+  std::string topology;
+
+  // Snapshot file names of each fact group, and why a group is missing (file absent, command
+  // not available on the host, parse error).
+  std::map<std::string, std::string> file_of;
+  std::map<std::string, std::string> missing;
+
+  // The tables that give absent attributes and keys their defaults.
+  const AttrTable* attrs = nullptr;
+  const LocalconfigKeyTable* localconfig_keys = nullptr;
+};
+
+}  // namespace mw::audit

@@ -1,0 +1,185 @@
+#include "audit/snapshot.hpp"
+
+#include <fmt/format.h>
+
+#include "core/atomic_file.hpp"
+
+namespace mw::audit {
+
+namespace {
+
+// Snapshot files are small; a larger one is not a snapshot file.
+constexpr std::size_t kMaxFileBytes = std::size_t{64} << 20;
+
+class Loader {
+ public:
+  Loader(const std::filesystem::path& dir, std::vector<std::string>& warnings)
+      : dir_(dir), warnings_(warnings) {}
+
+  // The file's text, or nullopt (the group marked missing) when it is absent or unreadable.
+  std::optional<std::string> read(const std::string& name, const std::string& group) {
+    auto path = dir_ / name;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return std::nullopt;
+    auto text = read_file(path, kMaxFileBytes);
+    if (!text) {
+      missing(group, text.error().message);
+      return std::nullopt;
+    }
+    facts.file_of[group] = name;
+    return std::move(*text);
+  }
+
+  void missing(const std::string& group, const std::string& why) {
+    if (facts.missing.count(group)) return;
+    facts.missing[group] = why;
+  }
+  void parse_failed(const std::string& group, const std::string& message) {
+    facts.file_of.erase(group);
+    facts.missing[group] = "does not parse: " + message;
+    warnings_.push_back(fmt::format("warning: {}", message));
+  }
+
+  // zmprov objects of a group, from the first of `names` that exists.
+  std::vector<ZObject> zmprov(const std::vector<std::string>& names, const std::string& group) {
+    for (const auto& name : names) {
+      auto text = read(name, group);
+      if (!text) continue;
+      auto parsed = parse_zmprov(*text, name);
+      if (!parsed) {
+        parse_failed(group, parsed.error().message);
+        return {};
+      }
+      std::vector<ZObject> out;
+      for (auto& e : parsed->entries) out.push_back({std::move(e), name});
+      return out;
+    }
+    missing(group, fmt::format("{}: not in the snapshot", names.front()));
+    return {};
+  }
+
+  Facts facts;
+
+ private:
+  std::filesystem::path dir_;
+  std::vector<std::string>& warnings_;
+};
+
+}  // namespace
+
+Result<Facts> load_snapshot(const std::filesystem::path& dir, const AttrTable& attrs,
+                            const LocalconfigKeyTable& keys, std::vector<std::string>& warnings) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return Error{fmt::format("{}: not a snapshot directory", dir.string())};
+  }
+  Loader l(dir, warnings);
+  Facts& f = l.facts;
+  f.attrs = &attrs;
+  f.localconfig_keys = &keys;
+
+  if (auto g = l.zmprov({"zmprov-gacf.txt"}, "global"); !g.empty()) f.global = std::move(g[0]);
+  if (auto s = l.zmprov({"zmprov-gs.txt"}, "server"); !s.empty()) f.server = std::move(s[0]);
+  f.coses = l.zmprov({"zmprov-gac-v.txt", "zmprov-gc-default.txt"}, "cos");
+  f.domains = l.zmprov({"zmprov-gd.txt"}, "domain");
+  f.admins = l.zmprov({"zmprov-gaaa-v.txt", "zmprov-ga-admin.txt"}, "admin");
+
+  if (auto text = l.read("zmprov-gas.txt", "topology")) {
+    auto servers = parse_zmprov_list(*text, "zmprov-gas.txt");
+    if (!servers) {
+      l.parse_failed("topology", servers.error().message);
+    } else {
+      f.topology = servers->size() > 1 ? "multi" : "single";
+    }
+  } else {
+    l.missing("topology", "zmprov-gas.txt: not in the snapshot");
+  }
+
+  if (auto text = l.read("zmlocalconfig-s.txt", "localconfig")) {
+    auto lc = parse_localconfig(*text, "zmlocalconfig-s.txt");
+    if (lc) {
+      f.localconfig = std::move(*lc);
+    } else {
+      l.parse_failed("localconfig", lc.error().message);
+    }
+  } else {
+    l.missing("localconfig", "zmlocalconfig-s.txt: not in the snapshot");
+  }
+
+  if (auto text = l.read("postconf-n.txt", "postconf")) {
+    auto pc = parse_postconf(*text, "postconf-n.txt");
+    if (pc) {
+      f.postconf = std::move(*pc);
+    } else {
+      l.parse_failed("postconf", pc.error().message);
+    }
+  } else {
+    l.missing("postconf", "postconf-n.txt: not in the snapshot");
+  }
+
+  if (auto text = l.read("postconf-M.txt", "master")) {
+    auto m = parse_master_cf(*text, "postconf-M.txt");
+    if (m) {
+      f.master = std::move(*m);
+    } else {
+      l.parse_failed("master", m.error().message);
+    }
+  } else {
+    l.missing("master", "postconf-M.txt: not in the snapshot");
+  }
+
+  if (auto text = l.read("sshd-T.txt", "sshd")) {
+    auto s = parse_sshd_t(*text, "sshd-T.txt");
+    if (s) {
+      f.sshd = std::move(*s);
+    } else {
+      l.parse_failed("sshd", s.error().message);
+    }
+  } else {
+    l.missing("sshd", "sshd-T.txt: not in the snapshot");
+  }
+
+  if (auto text = l.read("ss-tlnp.txt", "listeners")) {
+    auto s = parse_ss(*text, "ss-tlnp.txt");
+    if (s) {
+      f.listeners = std::move(*s);
+    } else {
+      l.parse_failed("listeners", s.error().message);
+    }
+  } else {
+    l.missing("listeners", "ss-tlnp.txt: not in the snapshot");
+  }
+
+  if (auto text = l.read("dpkg-l.txt", "packages")) {
+    auto p = parse_dpkg_l(*text, "dpkg-l.txt");
+    if (p) {
+      f.packages = std::move(*p);
+    } else {
+      l.parse_failed("packages", p.error().message);
+    }
+  } else if (auto rpm = l.read("rpm-qa.txt", "packages")) {
+    auto p = parse_rpm_qa(*rpm, "rpm-qa.txt");
+    if (p) {
+      f.packages = std::move(*p);
+    } else {
+      l.parse_failed("packages", p.error().message);
+    }
+  } else {
+    l.missing("packages", "dpkg-l.txt (or rpm-qa.txt): not in the snapshot");
+  }
+
+  if (auto text = l.read("zmcontrol-v.txt", "edition")) {
+    if (text->find("NETWORK edition") != std::string::npos) {
+      f.edition = "network";
+    } else if (text->find("FOSS edition") != std::string::npos) {
+      f.edition = "foss";
+    } else {
+      l.parse_failed("edition", "zmcontrol-v.txt:1: neither 'NETWORK edition' nor 'FOSS edition'");
+    }
+  } else {
+    l.missing("edition", "zmcontrol-v.txt: not in the snapshot");
+  }
+  return std::move(l.facts);
+}
+
+}  // namespace mw::audit

@@ -1,0 +1,140 @@
+// sshd -T and sshd_config: effective values, first-value-wins, Include with globs, Match blocks.
+#include "audit/sshd.hpp"
+
+#include <gtest/gtest.h>
+
+#include "audit_test_data.hpp"
+
+namespace mw::audit {
+namespace {
+
+using test::read_source_file;
+
+TEST(SshdT, ExampleSnapshotsAndDebian) {
+  auto d = parse_sshd_t(test::snapshot_file("zimbra-default", "sshd-T.txt"), "sshd-T.txt");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  ASSERT_NE(d->find("passwordauthentication"), nullptr);
+  EXPECT_EQ(d->find("PasswordAuthentication")->value, "yes");
+  EXPECT_EQ(d->find("passwordauthentication")->origin.to_string(),
+            "sshd-T.txt:" + std::to_string(d->find("passwordauthentication")->origin.line));
+  EXPECT_EQ(d->find("permitrootlogin")->value, "without-password");
+  EXPECT_EQ(d->values("listenaddress"), (std::vector<std::string_view>{"[::]:22", "0.0.0.0:22"}));
+  auto h = parse_sshd_t(test::snapshot_file("zimbra-hardened", "sshd-T.txt"), "t");
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  EXPECT_EQ(h->find("passwordauthentication")->value, "no");
+  auto deb = parse_sshd_t(read_source_file("tests/data/config/sshd-T.txt"), "t");
+  ASSERT_TRUE(deb.ok()) << deb.error().message;
+  EXPECT_EQ(deb->find("passwordauthentication")->value, "yes");
+  EXPECT_EQ(deb->find("gssapiauthentication")->value, "no");
+  auto debh = parse_sshd_t(read_source_file("tests/data/config/sshd-T-hardened.txt"), "t");
+  ASSERT_TRUE(debh.ok());
+  EXPECT_EQ(debh->find("permitrootlogin")->value, "no");
+}
+
+TEST(SshdT, Errors) {
+  auto a = parse_sshd_t("port 22\nPort 23\n", "t");
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.error().message, "t:2:1: expected a lower-case keyword, got 'Port'");
+  auto b = parse_sshd_t("port\n", "t");
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error().message, "t:1:5: keyword 'port' without a value");
+}
+
+TEST(SshdConfig, DebianDefaultWithoutResolver) {
+  auto r =
+      parse_sshd_config(read_source_file("tests/data/config/sshd_config"), "/etc/ssh/sshd_config");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->global_first("include")->args, "/etc/ssh/sshd_config.d/*.conf");
+  EXPECT_EQ(r->global_first("KbdInteractiveAuthentication")->args, "no");
+  EXPECT_EQ(r->global_first("subsystem")->args, "sftp\t/usr/lib/openssh/sftp-server");
+  EXPECT_EQ(r->global_first("x11forwarding")->origin.to_string(), "/etc/ssh/sshd_config:90");
+  EXPECT_EQ(r->global_first("passwordauthentication"), nullptr);  // commented out
+  EXPECT_TRUE(r->matches.empty());
+}
+
+TEST(SshdConfig, IncludesGlobsAndMatchBlocks) {
+  const auto root = std::string(MW_SOURCE_DIR) + "/tests/data/audit/sshd-root";
+  const auto resolver = filesystem_include_resolver(root);
+  auto main = resolver.read("/etc/ssh/sshd_config");
+  ASSERT_TRUE(main.ok());
+  auto r = parse_sshd_config(*main, "/etc/ssh/sshd_config", &resolver);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->files, (std::vector<std::string>{
+                          "/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/10-ports.conf",
+                          "/etc/ssh/sshd_config.d/50-cloud.conf", "/etc/ssh/match.d/x11.conf"}));
+  // The drop-in is read first: sshd keeps its "yes", not the main file's "no".
+  const auto* pa = r->global_first("PasswordAuthentication");
+  ASSERT_NE(pa, nullptr);
+  EXPECT_EQ(pa->args, "yes");
+  EXPECT_EQ(pa->origin.to_string(), "/etc/ssh/sshd_config.d/50-cloud.conf:3");
+  EXPECT_EQ(r->global_all("passwordauthentication").size(), 2u);
+  EXPECT_EQ(r->global_first("passwordauthentication")->written, "PasswordAuthentication");
+  // The Match in the drop-in ends with its file: the main file's settings after it are global.
+  EXPECT_EQ(r->global_first("permitrootlogin")->args, "no");
+  EXPECT_EQ(r->global_first("gssapiauthentication")->args, "no");
+  // Ports accumulate, in reading order.
+  ASSERT_TRUE(sshd_keyword_accumulates("Port"));
+  const auto ports = r->global_all("port");
+  ASSERT_EQ(ports.size(), 2u);
+  EXPECT_EQ(ports[0]->args, "2222");
+  EXPECT_EQ(r->global_all("allowusers").size(), 2u);
+  // Match blocks with their criteria and origins.
+  ASSERT_EQ(r->matches.size(), 3u);
+  EXPECT_EQ(r->matches[0].criteria, "Address 10.0.0.0/8");
+  EXPECT_EQ(r->matches[0].origin.to_string(), "/etc/ssh/sshd_config.d/50-cloud.conf:4");
+  EXPECT_EQ(r->matches[1].criteria, "User backup");
+  EXPECT_EQ(r->matches[2].criteria, "all");
+  const auto in_match = r->in_matches("passwordauthentication");
+  ASSERT_EQ(in_match.size(), 1u);
+  EXPECT_EQ(in_match[0]->match, 1);
+  EXPECT_EQ(in_match[0]->origin.to_string(), "/etc/ssh/sshd_config:11");
+  // An Include inside a Match puts the included lines under that Match.
+  const auto x11 = r->in_matches("x11forwarding");
+  ASSERT_EQ(x11.size(), 1u);
+  EXPECT_EQ(x11[0]->match, 1);
+  EXPECT_EQ(x11[0]->origin.to_string(), "/etc/ssh/match.d/x11.conf:1");
+  EXPECT_EQ(r->in_matches("permitrootlogin")[0]->match, 0);
+}
+
+TEST(SshdConfig, IncludeLoopAndFanOutAreBounded) {
+  SshdIncludeResolver loop;
+  loop.expand = [](const std::string& p) { return std::vector<std::string>{p, p}; };
+  loop.read = [](const std::string&) -> Result<std::string> {
+    return std::string("Include /etc/ssh/self.conf\n");
+  };
+  auto r = parse_sshd_config("Include self.conf\n", "/etc/ssh/sshd_config", &loop);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "/etc/ssh/self.conf:1:9: Include nested deeper than 16 files")
+      << r.error().message;
+  SshdIncludeResolver wide;
+  wide.expand = [](const std::string&) {
+    std::vector<std::string> files;
+    for (int i = 0; i < 300; ++i) files.push_back("/etc/ssh/d/" + std::to_string(i) + ".conf");
+    return files;
+  };
+  wide.read = [](const std::string&) -> Result<std::string> { return std::string("Port 22\n"); };
+  auto w = parse_sshd_config("Include d/*.conf\n", "/etc/ssh/sshd_config", &wide);
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(w.error().message.find("more than 256 files"), std::string::npos) << w.error().message;
+}
+
+TEST(SshdConfig, Errors) {
+  auto a = parse_sshd_config("Match\n", "c");
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.error().message, "c:1:1: Match without criteria");
+  auto b = parse_sshd_config("  PasswordAuthentication\n", "c");
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error().message, "c:1:25: 'PasswordAuthentication' without an argument");
+  auto c = parse_sshd_config("Pass-word yes\n", "c");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "c:1:1: invalid keyword 'Pass-word'");
+  SshdIncludeResolver missing;
+  missing.expand = [](const std::string& p) { return std::vector<std::string>{p}; };
+  missing.read = [](const std::string&) -> Result<std::string> { return Error{"cannot be read"}; };
+  auto d = parse_sshd_config("Include x.conf\n", "c", &missing);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().message, "c:1:9: Include '/etc/ssh/x.conf': cannot be read");
+}
+
+}  // namespace
+}  // namespace mw::audit
