@@ -164,11 +164,13 @@ ControlResult sender_login_mismatch(const Control& c, const Facts& f) {
 }  // namespace
 
 CustomChecks builtin_checks() {
-  return {
+  CustomChecks checks = {
       {"lockout-max-failures", lockout_max_failures},
       {"mynetworks-loopback-only", mynetworks_loopback_only},
       {"sender-login-mismatch", sender_login_mismatch},
   };
+  add_network_checks(checks);
+  return checks;
 }
 
 }  // namespace mw::audit

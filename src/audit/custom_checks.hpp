@@ -6,6 +6,9 @@
 
 namespace mw::audit {
 
+// Every built-in check (the ones below and the network ones).
 CustomChecks builtin_checks();
+// The network exposure checks (network_checks.cpp): firewall via the ruleset analyser, and ss.
+void add_network_checks(CustomChecks& checks);
 
 }  // namespace mw::audit

@@ -14,6 +14,8 @@
 #include "audit/ss.hpp"
 #include "audit/sshd.hpp"
 #include "audit/zmprov.hpp"
+#include "catalog/ports.hpp"
+#include "firewall/ruleset.hpp"
 
 namespace mw::audit {
 
@@ -36,10 +38,17 @@ struct Facts {
   std::optional<std::vector<ListeningSocket>> listeners;  // ss -Htlnup
   std::optional<PackageList> packages;                    // dpkg -l or rpm -qa
 
+  // The host's firewall (iptables-save.txt, ip6tables-save.txt, nft.json), and which families
+  // the snapshot's dumps cover: a family without a dump is not checked, never assumed open.
+  std::optional<fw::Ruleset> ruleset;
+  bool ruleset_v4 = false, ruleset_v6 = false;
+
   // "network" or "foss" from zmcontrol -v; "" when unknown.
   std::string edition;
-  // "single" or "multi" (zmprov gas lists more than this server); "" when unknown.
+  // "single" or "multi" (zmprov gas lists more than this server; without gas, "single" when
+  // this server runs ldap, mailbox and mta); "" when unknown. topology_source says which.
   std::string topology;
+  std::string topology_source;
 
   // Snapshot file names of each fact group, and why a group is missing (file absent, command
   // not available on the host, parse error).
@@ -49,6 +58,8 @@ struct Facts {
   // The tables that give absent attributes and keys their defaults.
   const AttrTable* attrs = nullptr;
   const LocalconfigKeyTable* localconfig_keys = nullptr;
+  // The product's port catalog (which ports are internal), when loaded.
+  const PortCatalog* ports = nullptr;
 };
 
 }  // namespace mw::audit

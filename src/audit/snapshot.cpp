@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/atomic_file.hpp"
+#include "firewall/ruleset_loader.hpp"
 
 namespace mw::audit {
 
@@ -91,8 +94,45 @@ Result<Facts> load_snapshot(const std::filesystem::path& dir, const AttrTable& a
     } else {
       f.topology = servers->size() > 1 ? "multi" : "single";
     }
+  } else if (f.server) {
+    // Without the server list: an all-in-one server runs the directory, the mailbox and the
+    // MTA itself.
+    auto services = f.server->entry.values("zimbraServiceEnabled");
+    auto runs = [&](std::string_view s) {
+      return std::find(services.begin(), services.end(), s) != services.end();
+    };
+    if (runs("ldap") && runs("mailbox") && runs("mta")) {
+      f.topology = "single";
+      f.topology_source = "zmprov-gs.txt: this server runs ldap, mailbox and mta";
+    } else {
+      l.missing("topology", "zmprov-gas.txt: not in the snapshot");
+    }
   } else {
     l.missing("topology", "zmprov-gas.txt: not in the snapshot");
+  }
+  if (!f.topology.empty() && f.topology_source.empty()) f.topology_source = "zmprov-gas.txt";
+
+  // The firewall: every dump that is there, read by the ruleset analyser.
+  fw::Ruleset rs;
+  bool any = false;
+  for (const char* name : {"iptables-save.txt", "ip6tables-save.txt", "nft.json"}) {
+    auto text = l.read(name, std::string("ruleset:") + name);
+    if (!text) continue;
+    if (auto st = fw::add_dump(rs, *text, name); !st) {
+      l.parse_failed("ruleset", st.error().message);
+      any = false;
+      f.ruleset_v4 = f.ruleset_v6 = false;
+      break;
+    }
+    any = true;
+    std::string n = name;
+    f.ruleset_v4 = f.ruleset_v4 || n != "ip6tables-save.txt";
+    f.ruleset_v6 = f.ruleset_v6 || n != "iptables-save.txt";
+  }
+  if (any) {
+    f.ruleset = std::move(rs);
+  } else {
+    l.missing("ruleset", "no iptables-save.txt, ip6tables-save.txt or nft.json in the snapshot");
   }
 
   if (auto text = l.read("zmlocalconfig-s.txt", "localconfig")) {

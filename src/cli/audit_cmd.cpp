@@ -44,9 +44,13 @@ int run_audit(const AuditOptions& o) {
                                                           : std::filesystem::path(o.controls));
   if (!controls) return fail(controls.error().message);
 
+  auto ports = load_product_catalog("zimbra");
+  if (!ports) return fail(ports.error().message);
+
   std::vector<std::string> warnings;
   auto facts = audit::load_snapshot(o.snapshot, *attrs, *keys, warnings);
   if (!facts) return fail(facts.error().message);
+  facts->ports = &*ports;
   for (const auto& w : warnings) fmt::print(stderr, "{}\n", w);
 
   auto results = audit::evaluate_all(*controls, *facts, audit::builtin_checks());
