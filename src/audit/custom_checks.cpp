@@ -161,6 +161,48 @@ ControlResult sender_login_mismatch(const Control& c, const Facts& f) {
   return r;
 }
 
+// Password logins over SSH from the configuration files: the value sshd uses outside Match
+// blocks (the first one read: a cloud-init drop-in wins over the main file), and any Match
+// block that turns passwords back on for some users or addresses.
+ControlResult sshd_password_anywhere(const Control& c, const Facts& f) {
+  if (!f.sshd_config) {
+    auto r = result(c, Status::not_checked);
+    r.detail = f.missing.count("sshd_config") ? f.missing.at("sshd_config")
+                                              : "etc/ssh/sshd_config not in the snapshot";
+    return r;
+  }
+  auto r = result(c, Status::pass);
+  const auto& cfg = *f.sshd_config;
+  for (std::string_view kw : {"passwordauthentication", "kbdinteractiveauthentication",
+                              "challengeresponseauthentication"}) {
+    if (const SshdDirective* d = cfg.global_first(kw)) {
+      r.facts.push_back({std::string(d->written), d->args, d->origin.to_string()});
+      // KbdInteractive is a password prompt only through PAM; PasswordAuthentication always.
+      bool yes = d->args == "yes" || d->args == "Yes" || d->args == "YES";
+      if (yes && kw == "passwordauthentication") {
+        r.status = Status::fail;
+        r.detail += fmt::format(
+            "{}PasswordAuthentication yes at {} (the first value sshd reads "
+            "wins)",
+            r.detail.empty() ? "" : "; ", d->origin.to_string());
+      }
+    }
+    for (const SshdDirective* d : cfg.in_matches(kw)) {
+      const auto& m = cfg.matches[static_cast<std::size_t>(d->match)];
+      r.facts.push_back(
+          {fmt::format("{} in Match {}", d->written, m.criteria), d->args, d->origin.to_string()});
+      bool yes = d->args == "yes" || d->args == "Yes" || d->args == "YES";
+      if (yes && kw == "passwordauthentication") {
+        r.status = Status::fail;
+        r.detail += fmt::format("{}PasswordAuthentication yes for Match {} at {}",
+                                r.detail.empty() ? "" : "; ", m.criteria, d->origin.to_string());
+      }
+    }
+  }
+  if (r.status == Status::fail) r.remediation = render_remediation(c, "");
+  return r;
+}
+
 }  // namespace
 
 CustomChecks builtin_checks() {
@@ -168,6 +210,7 @@ CustomChecks builtin_checks() {
       {"lockout-max-failures", lockout_max_failures},
       {"mynetworks-loopback-only", mynetworks_loopback_only},
       {"sender-login-mismatch", sender_login_mismatch},
+      {"sshd-password-anywhere", sshd_password_anywhere},
   };
   add_network_checks(checks);
   return checks;

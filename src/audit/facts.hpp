@@ -32,9 +32,10 @@ struct Facts {
   std::vector<ZObject> domains;   // every domain (gd per domain)
   std::vector<ZObject> admins;    // admin accounts (gaaa -v, or ga of one admin)
   std::optional<Localconfig> localconfig;
-  std::optional<PostconfMain> postconf;                   // postconf -n (Zimbra's MTA)
-  std::optional<std::vector<MasterService>> master;       // postconf -M
-  std::optional<SshdEffective> sshd;                      // sshd -T
+  std::optional<PostconfMain> postconf;              // postconf -n (Zimbra's MTA)
+  std::optional<std::vector<MasterService>> master;  // postconf -M
+  std::optional<SshdEffective> sshd;                 // sshd -T
+  std::optional<SshdConfig> sshd_config;  // etc/ssh/sshd_config and its Includes, as written
   std::optional<std::vector<ListeningSocket>> listeners;  // ss -Htlnup
   std::optional<PackageList> packages;                    // dpkg -l or rpm -qa
 

@@ -179,6 +179,20 @@ Result<Facts> load_snapshot(const std::filesystem::path& dir, const AttrTable& a
     l.missing("sshd", "sshd-T.txt: not in the snapshot");
   }
 
+  // The raw sshd configuration, laid out as on the host (etc/ssh/sshd_config, sshd_config.d/):
+  // sshd -T shows the values for a connection no Match block selects, the files show the rest.
+  if (auto text = l.read("etc/ssh/sshd_config", "sshd_config")) {
+    auto resolver = filesystem_include_resolver(dir.string());
+    auto c = parse_sshd_config(*text, "/etc/ssh/sshd_config", &resolver);
+    if (c) {
+      f.sshd_config = std::move(*c);
+    } else {
+      l.parse_failed("sshd_config", c.error().message);
+    }
+  } else {
+    l.missing("sshd_config", "etc/ssh/sshd_config: not in the snapshot");
+  }
+
   if (auto text = l.read("ss-tlnp.txt", "listeners")) {
     auto s = parse_ss(*text, "ss-tlnp.txt");
     if (s) {

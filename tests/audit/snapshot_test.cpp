@@ -128,6 +128,47 @@ TEST_F(Damaged, AnIpv6DumpMakesIpv6Checkable) {
   }
 }
 
+TEST_F(Damaged, SshdFilesShowWhatSshdTHides) {
+  // Without the raw files the control is not checked.
+  std::vector<std::string> warnings;
+  auto controls = load_controls(std::string(MW_SOURCE_DIR) + "/catalog/controls");
+  ASSERT_TRUE(controls.ok());
+  auto status_of = [&](const Facts& f, std::string_view id) {
+    for (const auto& r : evaluate_all(*controls, f, builtin_checks())) {
+      if (r.control->id == id) return r;
+    }
+    ADD_FAILURE() << id;
+    return ControlResult{};
+  };
+  auto bare = load_snapshot(dir_, tables().attrs, tables().keys, warnings);
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(status_of(*bare, "ssh.password-authentication-files").status, Status::not_checked);
+
+  // A drop-in read first turns passwords on, and a Match block does it for one user.
+  std::filesystem::copy(std::string(MW_SOURCE_DIR) + "/tests/data/audit/sshd-root/etc",
+                        dir_ / "etc", std::filesystem::copy_options::recursive);
+  auto f = load_snapshot(dir_, tables().attrs, tables().keys, warnings);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->sshd_config.has_value());
+  auto r = status_of(*f, "ssh.password-authentication-files");
+  EXPECT_EQ(r.status, Status::fail);
+  EXPECT_THAT(r.detail, HasSubstr("/etc/ssh/sshd_config.d/50-cloud.conf:3"));
+  EXPECT_THAT(r.detail, HasSubstr("Match User backup"));
+
+  // Fixed in both places: passes.
+  ASSERT_TRUE(
+      write_file_atomic(dir_ / "etc/ssh/sshd_config.d/50-cloud.conf", "PasswordAuthentication no\n")
+          .ok());
+  auto main_text = read_file(dir_ / "etc/ssh/sshd_config");
+  ASSERT_TRUE(main_text.ok());
+  std::string fixed = *main_text;
+  fixed.replace(fixed.find("    PasswordAuthentication yes"), 30, "    PasswordAuthentication no ");
+  ASSERT_TRUE(write_file_atomic(dir_ / "etc/ssh/sshd_config", fixed).ok());
+  auto g = load_snapshot(dir_, tables().attrs, tables().keys, warnings);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(status_of(*g, "ssh.password-authentication-files").status, Status::pass);
+}
+
 TEST(Snapshot, NotADirectoryIsAnError) {
   std::vector<std::string> warnings;
   auto f = load_snapshot("/nonexistent/snapshot", tables().attrs, tables().keys, warnings);
