@@ -18,6 +18,7 @@ tools=(
   cmake ninja g++           # build
   clang++                   # fuzz build
   clang-format              # format check
+  nmap hyperfine lynis      # benchmarks' peers (scan, audit)
 )
 
 if [ "${1:-}" = "--self-test" ]; then
