@@ -203,6 +203,68 @@ ControlResult sshd_password_anywhere(const Control& c, const Facts& f) {
   return r;
 }
 
+// The submission services of master.cf (postconf -M) with their -o overrides: 587 must require
+// TLS (smtpd_tls_security_level encrypt, or an smtpd that refuses AUTH without TLS), 465 must
+// be wrapped (smtpd_tls_wrappermode yes).
+ControlResult submission_tls(const Control& c, const Facts& f) {
+  if (!f.master) {
+    auto r = result(c, Status::not_checked);
+    r.detail =
+        f.missing.count("master") ? f.missing.at("master") : "postconf -M not in the snapshot";
+    return r;
+  }
+  auto r = result(c, Status::pass);
+  const std::string file = f.file_of.count("master") ? f.file_of.at("master") : "postconf-M.txt";
+  auto main_value = [&](std::string_view name) -> std::string {
+    if (!f.postconf) return "";
+    const PostconfParam* p = f.postconf->find(name);
+    return p ? p->value : "";
+  };
+  int seen = 0;
+  for (const auto& svc : *f.master) {
+    if (svc.type != "inet" || svc.command != "smtpd") continue;
+    std::string_view name = svc.service;
+    if (auto colon = name.rfind(':'); colon != std::string_view::npos)
+      name = name.substr(colon + 1);
+    bool submission = name == "submission" || name == "587";
+    bool smtps = name == "smtps" || name == "465" || name == "submissions";
+    if (!submission && !smtps) continue;
+    ++seen;
+    auto value_of = [&](std::string_view param) {
+      if (auto o = svc.override_of(param)) return std::string(*o);
+      return main_value(param);
+    };
+    if (submission) {
+      auto level = value_of("smtpd_tls_security_level");
+      auto auth_only_tls = value_of("smtpd_tls_auth_only");
+      r.facts.push_back({fmt::format("{}: smtpd_tls_security_level", svc.service),
+                         level.empty() ? "(default: none)" : level,
+                         fmt::format("{}:{}", file, svc.line)});
+      if (level != "encrypt" && auth_only_tls != "yes") {
+        r.status = Status::fail;
+        r.failing.push_back(svc.service);
+        r.detail +=
+            fmt::format("{}{} lets clients authenticate without TLS (security level {})",
+                        r.detail.empty() ? "" : "; ", svc.service, level.empty() ? "none" : level);
+      }
+    } else {
+      auto wrapper = value_of("smtpd_tls_wrappermode");
+      r.facts.push_back({fmt::format("{}: smtpd_tls_wrappermode", svc.service),
+                         wrapper.empty() ? "(default: no)" : wrapper,
+                         fmt::format("{}:{}", file, svc.line)});
+      if (wrapper != "yes") {
+        r.status = Status::fail;
+        r.failing.push_back(svc.service);
+        r.detail +=
+            fmt::format("{}{} is not wrapped in TLS", r.detail.empty() ? "" : "; ", svc.service);
+      }
+    }
+  }
+  if (seen == 0) r.detail = "no submission or smtps service in master.cf";
+  if (r.status == Status::fail) r.remediation = render_remediation(c, "");
+  return r;
+}
+
 }  // namespace
 
 CustomChecks builtin_checks() {
@@ -211,6 +273,7 @@ CustomChecks builtin_checks() {
       {"mynetworks-loopback-only", mynetworks_loopback_only},
       {"sender-login-mismatch", sender_login_mismatch},
       {"sshd-password-anywhere", sshd_password_anywhere},
+      {"submission-tls", submission_tls},
   };
   add_network_checks(checks);
   return checks;

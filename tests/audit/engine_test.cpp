@@ -257,6 +257,38 @@ TEST(Engine, MynetworksAllowsLoopbackAndHostsOnly) {
   EXPECT_EQ(with("[2001:db8::]/64").status, Status::fail);
 }
 
+TEST(Engine, SubmissionNeedsTlsEvenWhenMainCfSaysMay) {
+  auto checks = builtin_checks();
+  Control c = control({}, "postconf -P submission/inet/smtpd_tls_security_level=encrypt");
+  c.check.kind = CheckKind::custom;
+  c.check.name = "submission-tls";
+  auto with = [&](const std::string& master) {
+    Facts f;
+    auto m = parse_master_cf(master, "postconf-M.txt");
+    EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().message);
+    f.master = *m;
+    auto pc = parse_postconf("smtpd_tls_security_level = may\n", "postconf-n.txt");
+    f.postconf = *pc;
+    return evaluate(c, f, checks);
+  };
+  const std::string good =
+      "smtp inet n - n - - smtpd\n"
+      "submission inet n - n - - smtpd -o smtpd_tls_security_level=encrypt\n"
+      "smtps inet n - n - - smtpd -o smtpd_tls_wrappermode=yes\n";
+  EXPECT_EQ(with(good).status, Status::pass);
+  // The -o override is what the daemon uses: main.cf's "may" leaks through without it.
+  auto weak = with("submission inet n - n - - smtpd -o smtpd_sasl_auth_enable=yes\n");
+  EXPECT_EQ(weak.status, Status::fail);
+  EXPECT_THAT(weak.detail,
+              HasSubstr("submission lets clients authenticate without TLS (security level may)"));
+  auto unwrapped = with("smtps inet n - n - - smtpd -o smtpd_sasl_auth_enable=yes\n");
+  EXPECT_EQ(unwrapped.status, Status::fail);
+  // Port 25 alone: nothing to check, and port 25 stays opportunistic.
+  EXPECT_EQ(with("smtp inet n - n - - smtpd\n").status, Status::pass);
+  Facts none;
+  EXPECT_EQ(evaluate(c, none, checks).status, Status::not_checked);
+}
+
 TEST(Engine, ScoreWeighsBySeverity) {
   Control crit = control({});
   crit.severity = Severity::critical;
