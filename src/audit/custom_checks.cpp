@@ -265,6 +265,43 @@ ControlResult submission_tls(const Control& c, const Facts& f) {
   return r;
 }
 
+ControlResult security_updates(const Control& c, const Facts& f) {
+  if (!f.security_updates) {
+    auto r = result(c, Status::not_checked);
+    r.detail = f.missing.count("updates") ? f.missing.at("updates") : "apt-upgradable.txt missing";
+    return r;
+  }
+  auto r = result(c, Status::pass);
+  std::string list;
+  for (const auto& p : *f.security_updates) list += (list.empty() ? "" : ", ") + p;
+  r.facts.push_back({"packages with a pending security update", list.empty() ? "none" : list,
+                     "apt-upgradable.txt"});
+  if (!f.security_updates->empty()) {
+    r.status = Status::fail;
+    r.failing = *f.security_updates;
+    r.detail = fmt::format("{} security update(s) pending: {}", f.security_updates->size(), list);
+    r.remediation = render_remediation(c, "");
+  }
+  return r;
+}
+
+ControlResult reboot_pending(const Control& c, const Facts& f) {
+  if (!f.reboot_required) {
+    auto r = result(c, Status::not_checked);
+    r.detail = f.missing.count("reboot") ? f.missing.at("reboot") : "unknown";
+    return r;
+  }
+  auto r = result(c, *f.reboot_required ? Status::fail : Status::pass);
+  r.facts.push_back({"/var/run/reboot-required", *f.reboot_required ? "present" : "absent",
+                     f.file_of.count("reboot") ? f.file_of.at("reboot") : "manifest.json"});
+  if (*f.reboot_required) {
+    r.detail =
+        "a reboot is pending: the running kernel or libraries are older than the installed ones";
+    r.remediation = render_remediation(c, "");
+  }
+  return r;
+}
+
 }  // namespace
 
 CustomChecks builtin_checks() {
@@ -274,6 +311,8 @@ CustomChecks builtin_checks() {
       {"sender-login-mismatch", sender_login_mismatch},
       {"sshd-password-anywhere", sshd_password_anywhere},
       {"submission-tls", submission_tls},
+      {"security-updates", security_updates},
+      {"reboot-pending", reboot_pending},
   };
   add_network_checks(checks);
   return checks;

@@ -44,6 +44,12 @@ struct Facts {
   std::optional<fw::Ruleset> ruleset;
   bool ruleset_v4 = false, ruleset_v6 = false;
 
+  // apt list --upgradable: the packages with a pending security update ("pkg/suite-security").
+  std::optional<std::vector<std::string>> security_updates;
+  // /var/run/reboot-required: true when copied into the snapshot, false when the manifest says
+  // the collector found none; nullopt when unknown (no manifest).
+  std::optional<bool> reboot_required;
+
   // "network" or "foss" from zmcontrol -v; "" when unknown.
   std::string edition;
   // "single" or "multi" (zmprov gas lists more than this server; without gas, "single" when

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "audit/collect.hpp"
 #include "core/atomic_file.hpp"
 #include "firewall/ruleset_loader.hpp"
 
@@ -220,6 +221,49 @@ Result<Facts> load_snapshot(const std::filesystem::path& dir, const AttrTable& a
     }
   } else {
     l.missing("packages", "dpkg-l.txt (or rpm-qa.txt): not in the snapshot");
+  }
+
+  if (auto text = l.read("apt-upgradable.txt", "updates")) {
+    std::vector<std::string> security;
+    std::size_t start = 0;
+    while (start < text->size()) {
+      auto nl = text->find('\n', start);
+      std::string_view line(text->data() + start,
+                            (nl == std::string::npos ? text->size() : nl) - start);
+      start = nl == std::string::npos ? text->size() : nl + 1;
+      auto slash = line.find('/');
+      auto space = line.find(' ');
+      if (slash == std::string_view::npos || space == std::string_view::npos || slash > space) {
+        continue;  // "Listing...", warnings
+      }
+      auto suite = line.substr(slash + 1, space - slash - 1);
+      // "bookworm-security", "jammy-security,jammy-updates"
+      if (suite.find("-security") != std::string_view::npos) {
+        security.emplace_back(line.substr(0, slash));
+      }
+    }
+    f.security_updates = std::move(security);
+  } else {
+    l.missing("updates", "apt-upgradable.txt: not in the snapshot");
+  }
+
+  {
+    std::error_code ec;
+    if (std::filesystem::exists(dir / "reboot-required.txt", ec)) {
+      f.reboot_required = true;
+      f.file_of["reboot"] = "reboot-required.txt";
+    } else if (auto manifest = read_manifest(dir); manifest && *manifest) {
+      for (const auto& e : (*manifest)->files) {
+        if (e.file == "reboot-required.txt" && e.status == "not_available") {
+          f.reboot_required = false;
+          f.file_of["reboot"] = "manifest.json";
+        }
+      }
+    }
+    if (!f.reboot_required) {
+      l.missing("reboot",
+                "reboot-required.txt not in the snapshot and no manifest saying it was absent");
+    }
   }
 
   if (auto text = l.read("zmcontrol-v.txt", "edition")) {

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "audit/collect.hpp"
 #include "audit/controls.hpp"
 #include "audit/custom_checks.hpp"
 #include "core/atomic_file.hpp"
@@ -167,6 +168,46 @@ TEST_F(Damaged, SshdFilesShowWhatSshdTHides) {
   auto g = load_snapshot(dir_, tables().attrs, tables().keys, warnings);
   ASSERT_TRUE(g.ok());
   EXPECT_EQ(status_of(*g, "ssh.password-authentication-files").status, Status::pass);
+}
+
+TEST_F(Damaged, UpdatesAndRebootFromAptAndTheManifest) {
+  auto controls = load_controls(std::string(MW_SOURCE_DIR) + "/catalog/controls");
+  ASSERT_TRUE(controls.ok());
+  auto result_of = [&](std::string_view id) {
+    std::vector<std::string> warnings;
+    auto f = load_snapshot(dir_, tables().attrs, tables().keys, warnings);
+    EXPECT_TRUE(f.ok());
+    for (const auto& r : evaluate_all(*controls, *f, builtin_checks())) {
+      if (r.control->id == id) return r;
+    }
+    ADD_FAILURE() << id;
+    return ControlResult{};
+  };
+  // Neither file nor manifest: unknown.
+  EXPECT_EQ(result_of("host.security-updates").status, Status::not_checked);
+  EXPECT_EQ(result_of("host.reboot-pending").status, Status::not_checked);
+
+  ASSERT_TRUE(write_file_atomic(dir_ / "apt-upgradable.txt",
+                                "Listing... Done\n"
+                                "openssl/jammy-security 3.0.2-0ubuntu1.15 amd64 [upgradable from: "
+                                "3.0.2-0ubuntu1.14]\n"
+                                "tzdata/jammy-updates 2024a-0ubuntu1 all [upgradable from: "
+                                "2023c-0ubuntu1]\n")
+                  .ok());
+  auto updates = result_of("host.security-updates");
+  EXPECT_EQ(updates.status, Status::fail);
+  EXPECT_EQ(updates.failing, std::vector<std::string>{"openssl"});
+
+  // The collector found no /var/run/reboot-required: the manifest says so.
+  Manifest m;
+  m.schema = std::string(kSnapshotSchema);
+  m.files.push_back({"reboot-required.txt", "copy of /var/run/reboot-required", "", "not_available",
+                     std::nullopt, 0, 0, "", "does not exist"});
+  ASSERT_TRUE(write_file_atomic(dir_ / "manifest.json", manifest_to_json(m)).ok());
+  EXPECT_EQ(result_of("host.reboot-pending").status, Status::pass);
+  ASSERT_TRUE(
+      write_file_atomic(dir_ / "reboot-required.txt", "*** System restart required ***\n").ok());
+  EXPECT_EQ(result_of("host.reboot-pending").status, Status::fail);
 }
 
 TEST(Snapshot, NotADirectoryIsAnError) {
