@@ -1,5 +1,7 @@
 #include "audit/custom_checks.hpp"
 
+#include "audit/text_lines.hpp"
+
 #include <fmt/format.h>
 
 #include "core/ip.hpp"
@@ -7,6 +9,17 @@
 namespace mw::audit {
 
 namespace {
+
+// not_checked, with the reason the snapshot loader recorded for the missing fact group.
+ControlResult missing_facts(const Control& c, const Facts& f, const std::string& group,
+                            std::string_view fallback) {
+  ControlResult r;
+  r.control = &c;
+  r.status = Status::not_checked;
+  auto it = f.missing.find(group);
+  r.detail = it != f.missing.end() ? it->second : std::string(fallback);
+  return r;
+}
 
 ControlResult result(const Control& c, Status s) {
   ControlResult r;
@@ -19,9 +32,7 @@ ControlResult result(const Control& c, Status s) {
 // (the incident guide accepts that).
 ControlResult lockout_max_failures(const Control& c, const Facts& f) {
   if (f.coses.empty()) {
-    auto r = result(c, Status::not_checked);
-    r.detail = f.missing.count("cos") ? f.missing.at("cos") : "no COS in the snapshot";
-    return r;
+    return missing_facts(c, f, "cos", "no COS in the snapshot");
   }
   const bool fail2ban = f.packages && f.packages->installed("fail2ban");
   const std::int64_t limit = fail2ban ? 10 : 5;
@@ -67,20 +78,12 @@ ControlResult lockout_max_failures(const Control& c, const Facts& f) {
 // only, never a subnet.
 ControlResult mynetworks_loopback_only(const Control& c, const Facts& f) {
   if (!f.server) {
-    auto r = result(c, Status::not_checked);
-    r.detail = f.missing.count("server") ? f.missing.at("server") : "zmprov gs not in the snapshot";
-    return r;
+    return missing_facts(c, f, "server", "zmprov gs not in the snapshot");
   }
   auto r = result(c, Status::pass);
   std::vector<std::string> entries;
   for (auto v : f.server->entry.values("zimbraMtaMyNetworks")) {
-    std::size_t i = 0;
-    while (i < v.size()) {
-      while (i < v.size() && (v[i] == ' ' || v[i] == ',' || v[i] == '\t')) ++i;
-      std::size_t s = i;
-      while (i < v.size() && v[i] != ' ' && v[i] != ',' && v[i] != '\t') ++i;
-      if (i > s) entries.emplace_back(v.substr(s, i - s));
-    }
+    for (auto item : split_list(v)) entries.emplace_back(item);
   }
   const ZmprovValue* origin = f.server->entry.find("zimbraMtaMyNetworks");
   std::string all;
@@ -123,10 +126,7 @@ ControlResult mynetworks_loopback_only(const Control& c, const Facts& f) {
 ControlResult sender_login_mismatch(const Control& c, const Facts& f) {
   const ZObject* where = f.server ? &*f.server : f.global ? &*f.global : nullptr;
   if (!where) {
-    auto r = result(c, Status::not_checked);
-    r.detail =
-        f.missing.count("global") ? f.missing.at("global") : "zmprov gacf not in the snapshot";
-    return r;
+    return missing_facts(c, f, "global", "zmprov gacf not in the snapshot");
   }
   auto r = result(c, Status::pass);
   auto sasl = where->entry.first("zimbraMtaSaslAuthEnable");
@@ -166,10 +166,7 @@ ControlResult sender_login_mismatch(const Control& c, const Facts& f) {
 // block that turns passwords back on for some users or addresses.
 ControlResult sshd_password_anywhere(const Control& c, const Facts& f) {
   if (!f.sshd_config) {
-    auto r = result(c, Status::not_checked);
-    r.detail = f.missing.count("sshd_config") ? f.missing.at("sshd_config")
-                                              : "etc/ssh/sshd_config not in the snapshot";
-    return r;
+    return missing_facts(c, f, "sshd_config", "etc/ssh/sshd_config not in the snapshot");
   }
   auto r = result(c, Status::pass);
   const auto& cfg = *f.sshd_config;
@@ -208,10 +205,7 @@ ControlResult sshd_password_anywhere(const Control& c, const Facts& f) {
 // be wrapped (smtpd_tls_wrappermode yes).
 ControlResult submission_tls(const Control& c, const Facts& f) {
   if (!f.master) {
-    auto r = result(c, Status::not_checked);
-    r.detail =
-        f.missing.count("master") ? f.missing.at("master") : "postconf -M not in the snapshot";
-    return r;
+    return missing_facts(c, f, "master", "postconf -M not in the snapshot");
   }
   auto r = result(c, Status::pass);
   const std::string file = f.file_of.count("master") ? f.file_of.at("master") : "postconf-M.txt";
@@ -267,9 +261,7 @@ ControlResult submission_tls(const Control& c, const Facts& f) {
 
 ControlResult security_updates(const Control& c, const Facts& f) {
   if (!f.security_updates) {
-    auto r = result(c, Status::not_checked);
-    r.detail = f.missing.count("updates") ? f.missing.at("updates") : "apt-upgradable.txt missing";
-    return r;
+    return missing_facts(c, f, "updates", "apt-upgradable.txt missing");
   }
   auto r = result(c, Status::pass);
   std::string list;
@@ -287,9 +279,7 @@ ControlResult security_updates(const Control& c, const Facts& f) {
 
 ControlResult reboot_pending(const Control& c, const Facts& f) {
   if (!f.reboot_required) {
-    auto r = result(c, Status::not_checked);
-    r.detail = f.missing.count("reboot") ? f.missing.at("reboot") : "unknown";
-    return r;
+    return missing_facts(c, f, "reboot", "unknown");
   }
   auto r = result(c, *f.reboot_required ? Status::fail : Status::pass);
   r.facts.push_back({"/var/run/reboot-required", *f.reboot_required ? "present" : "absent",
@@ -297,6 +287,35 @@ ControlResult reboot_pending(const Control& c, const Facts& f) {
   if (*f.reboot_required) {
     r.detail =
         "a reboot is pending: the running kernel or libraries are older than the installed ones";
+    r.remediation = render_remediation(c, "");
+  }
+  return r;
+}
+
+// fail2ban protects the mail logins: a jail for Zimbra's web/SOAP logins (audit.log) and one
+// for SMTP AUTH (Postfix SASL). Jail names are the administrator's; the usual ones match.
+ControlResult fail2ban_jails(const Control& c, const Facts& f) {
+  if (!f.fail2ban_jails) {
+    return missing_facts(c, f, "fail2ban", "fail2ban-status.txt missing");
+  }
+  auto r = result(c, Status::pass);
+  std::string list;
+  bool zimbra = false, sasl = false;
+  for (const auto& j : *f.fail2ban_jails) {
+    list += (list.empty() ? "" : ", ") + j;
+    std::string lower = j;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    zimbra = zimbra || lower.find("zimbra") != std::string::npos;
+    sasl = sasl || lower.find("sasl") != std::string::npos ||
+           lower.find("postfix") != std::string::npos;
+  }
+  r.facts.push_back({"fail2ban jails", list.empty() ? "none" : list, "fail2ban-status.txt"});
+  if (!zimbra || !sasl) {
+    r.status = Status::fail;
+    r.detail = fmt::format("no fail2ban jail for {}",
+                           !zimbra && !sasl ? "Zimbra's logins (audit.log) nor Postfix SASL"
+                           : !zimbra        ? "Zimbra's logins (audit.log)"
+                                            : "Postfix SASL (SMTP AUTH)");
     r.remediation = render_remediation(c, "");
   }
   return r;
@@ -313,6 +332,7 @@ CustomChecks builtin_checks() {
       {"submission-tls", submission_tls},
       {"security-updates", security_updates},
       {"reboot-pending", reboot_pending},
+      {"fail2ban-jails", fail2ban_jails},
   };
   add_network_checks(checks);
   return checks;

@@ -1,5 +1,7 @@
 #include "audit/engine.hpp"
 
+#include "audit/text_lines.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -30,19 +32,6 @@ bool same(std::string_view a, std::string_view b) {
     if (iequals(b, w)) return iequals(a, b);
   }
   return a == b;
-}
-
-// Words of a list value: Postfix lists are separated by blanks and commas.
-std::vector<std::string_view> words(std::string_view v) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < v.size()) {
-    while (i < v.size() && (v[i] == ' ' || v[i] == ',' || v[i] == '\t')) ++i;
-    std::size_t start = i;
-    while (i < v.size() && v[i] != ' ' && v[i] != ',' && v[i] != '\t') ++i;
-    if (i > start) out.push_back(v.substr(start, i - start));
-  }
-  return out;
 }
 
 std::string joined(const std::vector<std::string>& v) {
@@ -118,7 +107,7 @@ std::optional<bool> compare(const Check& c, const std::vector<std::string>& valu
       bool found = false;
       for (const auto& v : values) {
         if (same(v, c.expected)) found = true;
-        for (auto w : words(v)) found = found || same(w, c.expected);
+        for (auto w : split_list(v)) found = found || same(w, c.expected);
       }
       return c.op == Op::contains ? found : !found;
     }

@@ -44,6 +44,8 @@ struct Facts {
   std::optional<fw::Ruleset> ruleset;
   bool ruleset_v4 = false, ruleset_v6 = false;
 
+  // fail2ban-client status: the jail names; nullopt when not collected.
+  std::optional<std::vector<std::string>> fail2ban_jails;
   // apt list --upgradable: the packages with a pending security update ("pkg/suite-security").
   std::optional<std::vector<std::string>> security_updates;
   // /var/run/reboot-required: true when copied into the snapshot, false when the manifest says

@@ -1,5 +1,7 @@
 #include "audit/snapshot.hpp"
 
+#include "audit/text_lines.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -221,6 +223,23 @@ Result<Facts> load_snapshot(const std::filesystem::path& dir, const AttrTable& a
     }
   } else {
     l.missing("packages", "dpkg-l.txt (or rpm-qa.txt): not in the snapshot");
+  }
+
+  // fail2ban-client status: "`- Jail list:\tsshd, zimbra-audit" (then each jail's status).
+  if (auto text = l.read("fail2ban-status.txt", "fail2ban")) {
+    std::vector<std::string> jails;
+    auto at = text->find("Jail list:");
+    if (at != std::string::npos) {
+      auto end = text->find('\n', at);
+      std::string_view list(text->data() + at + 10,
+                            (end == std::string::npos ? text->size() : end) - at - 10);
+      for (auto jail : split_list(list)) jails.emplace_back(jail);
+      f.fail2ban_jails = std::move(jails);
+    } else {
+      l.parse_failed("fail2ban", "fail2ban-status.txt: no 'Jail list:' line");
+    }
+  } else {
+    l.missing("fail2ban", "fail2ban-status.txt: not in the snapshot");
   }
 
   if (auto text = l.read("apt-upgradable.txt", "updates")) {

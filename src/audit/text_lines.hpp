@@ -51,7 +51,7 @@ inline Error error_at(std::string_view source, std::size_t line, std::size_t col
 }
 
 // Refuses oversized input; every parser calls it first.
-inline Status check_bounds(std::string_view text, std::string_view source) {
+inline mw::Status check_bounds(std::string_view text, std::string_view source) {
   if (text.size() > kSnapshotMaxBytes) {
     return Error{fmt::format("{}: {} bytes exceeds the limit of {}", source, text.size(),
                              kSnapshotMaxBytes)};
@@ -116,4 +116,19 @@ inline bool all_digits(std::string_view s) {
 }
 
 }  // namespace detail
+// The items of a list value: Postfix and Zimbra lists, fail2ban's jail list, separated by
+// blanks and commas.
+inline std::vector<std::string_view> split_list(std::string_view v) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  auto sep = [](char c) { return c == ' ' || c == ',' || c == '\t'; };
+  while (i < v.size()) {
+    while (i < v.size() && sep(v[i])) ++i;
+    std::size_t start = i;
+    while (i < v.size() && !sep(v[i])) ++i;
+    if (i > start) out.push_back(v.substr(start, i - start));
+  }
+  return out;
+}
+
 }  // namespace mw::audit

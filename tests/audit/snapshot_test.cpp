@@ -210,6 +210,29 @@ TEST_F(Damaged, UpdatesAndRebootFromAptAndTheManifest) {
   EXPECT_EQ(result_of("host.reboot-pending").status, Status::fail);
 }
 
+TEST_F(Damaged, Fail2banNeedsJailsForTheMailLogins) {
+  auto controls = load_controls(std::string(MW_SOURCE_DIR) + "/catalog/controls");
+  ASSERT_TRUE(controls.ok());
+  auto result_of = [&](const std::string& status) {
+    EXPECT_TRUE(write_file_atomic(dir_ / "fail2ban-status.txt", status).ok());
+    std::vector<std::string> warnings;
+    auto f = load_snapshot(dir_, tables().attrs, tables().keys, warnings);
+    EXPECT_TRUE(f.ok());
+    for (const auto& r : evaluate_all(*controls, *f, builtin_checks())) {
+      if (r.control->id == "host.fail2ban-jails") return r;
+    }
+    return ControlResult{};
+  };
+  auto ssh_only = result_of("Status\n|- Number of jail:\t2\n`- Jail list:\tsshd, postfix-sasl\n");
+  EXPECT_EQ(ssh_only.status, Status::fail);
+  EXPECT_THAT(ssh_only.detail, HasSubstr("Zimbra's logins"));
+  auto both = result_of(
+      "Status\n|- Number of jail:\t3\n`- Jail list:\tsshd, postfix-sasl, zimbra-audit\n"
+      "Status for the jail: sshd\n|- Filter\n");
+  EXPECT_EQ(both.status, Status::pass);
+  EXPECT_EQ(result_of("garbage\n").status, Status::not_checked);
+}
+
 TEST(Snapshot, NotADirectoryIsAnError) {
   std::vector<std::string> warnings;
   auto f = load_snapshot("/nonexistent/snapshot", tables().attrs, tables().keys, warnings);
