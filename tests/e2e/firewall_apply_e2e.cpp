@@ -136,8 +136,10 @@ TEST_F(ApplyE2E, NftUnconfirmedChangeRollsBackAfterTheApplyingProcessIsKilled) {
 
   // Apply B and kill the process that applied it (the SSH session dies), as a group.
   auto start = std::chrono::steady_clock::now();
+  // The apply takes ~0.3 s here (sanitizer build); 3 s leaves room on a loaded machine, and
+  // the 6 s deadline leaves 3 s to look at the applied table before the rollback.
   auto killed =
-      mw({"firewall", "apply", "-p", policy_b_, "--confirm-within", "5s", "--wait"}, "", 2500ms);
+      mw({"firewall", "apply", "-p", policy_b_, "--confirm-within", "6s", "--wait"}, "", 3000ms);
   ASSERT_TRUE(killed.timed_out) << "apply --wait should still have been waiting: " << killed.err;
   auto applied = owned_nft();
   ASSERT_NE(applied.find("198.51.100.128/28"), std::string::npos) << applied;
@@ -145,7 +147,7 @@ TEST_F(ApplyE2E, NftUnconfirmedChangeRollsBackAfterTheApplyingProcessIsKilled) {
   sh("nft add rule inet f2b input ip saddr 203.0.113.77 drop");
 
   ASSERT_TRUE(wait_until_settled(20s)) << mw({"firewall", "status"}).out;
-  EXPECT_GE(std::chrono::steady_clock::now() - start, 5s) << "rolled back before the deadline";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 6s) << "rolled back before the deadline";
   EXPECT_EQ(owned_nft(), before) << "the owned table is not exactly as before";
   auto f2b = sh("nft list table inet f2b");
   EXPECT_NE(f2b.find("203.0.113.66"), std::string::npos) << f2b;
@@ -277,8 +279,8 @@ TEST_F(ApplyE2E, IptablesUnconfirmedChangeRestoresTheOwnedChainsOnly) {
   EXPECT_LT(input.find("f2b-sshd"), input.find("MAILWARDEN-INPUT")) << input;
 
   auto killed = mw(
-      {"firewall", "apply", "-p", policy_b_, "-b", "iptables", "--confirm-within", "4s", "--wait"},
-      "", 2000ms);
+      {"firewall", "apply", "-p", policy_b_, "-b", "iptables", "--confirm-within", "6s", "--wait"},
+      "", 3000ms);
   ASSERT_TRUE(killed.timed_out) << killed.err;
   ASSERT_NE(owned_iptables("iptables").find("198.51.100.128/28"), std::string::npos);
   sh("iptables -I f2b-sshd -s 203.0.113.77 -j REJECT");  // a ban meanwhile
