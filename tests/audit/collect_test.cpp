@@ -27,23 +27,7 @@ namespace fs = std::filesystem;
 using test::snapshot_file;
 using ::testing::HasSubstr;
 
-struct Tables {
-  AttrTable attrs;
-  LocalconfigKeyTable keys;
-};
-const Tables& tables() {
-  static const Tables t = [] {
-    Tables t;
-    auto a = load_attrs_tsv(std::string(MW_SOURCE_DIR) + "/catalog/zimbra/attrs.tsv");
-    auto k = load_localconfig_keys_tsv(std::string(MW_SOURCE_DIR) +
-                                       "/catalog/zimbra/localconfig-keys.tsv");
-    EXPECT_TRUE(a.ok() && k.ok());
-    if (a.ok()) t.attrs = std::move(*a);
-    if (k.ok()) t.keys = std::move(*k);
-    return t;
-  }();
-  return t;
-}
+using test::tables;
 
 std::string example(const std::string& file) {
   return snapshot_file("zimbra-default", file);

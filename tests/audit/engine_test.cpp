@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "audit/custom_checks.hpp"
+#include "audit_test_data.hpp"
 
 namespace mw::audit {
 namespace {
@@ -14,21 +15,10 @@ namespace {
 using ::testing::HasSubstr;
 
 const AttrTable& attrs() {
-  static const AttrTable t = [] {
-    auto r = load_attrs_tsv(std::string(MW_SOURCE_DIR) + "/catalog/zimbra/attrs.tsv");
-    EXPECT_TRUE(r.ok());
-    return std::move(*r);
-  }();
-  return t;
+  return test::tables().attrs;
 }
 const LocalconfigKeyTable& keys() {
-  static const LocalconfigKeyTable t = [] {
-    auto r = load_localconfig_keys_tsv(std::string(MW_SOURCE_DIR) +
-                                       "/catalog/zimbra/localconfig-keys.tsv");
-    EXPECT_TRUE(r.ok());
-    return std::move(*r);
-  }();
-  return t;
+  return test::tables().keys;
 }
 
 std::vector<ZObject> objects(const std::string& text, const std::string& file) {

@@ -16,25 +16,7 @@
 namespace mw::audit {
 namespace {
 
-struct Tables {
-  AttrTable attrs;
-  LocalconfigKeyTable keys;
-  RedactionRules rules() const { return RedactionRules{&attrs, &keys}; }
-};
-
-const Tables& tables() {
-  static const Tables t = [] {
-    Tables t;
-    auto a = load_attrs_tsv(std::string(MW_SOURCE_DIR) + "/catalog/zimbra/attrs.tsv");
-    auto k = load_localconfig_keys_tsv(std::string(MW_SOURCE_DIR) +
-                                       "/catalog/zimbra/localconfig-keys.tsv");
-    EXPECT_TRUE(a.ok() && k.ok());
-    if (a.ok()) t.attrs = std::move(*a);
-    if (k.ok()) t.keys = std::move(*k);
-    return t;
-  }();
-  return t;
-}
+using test::tables;
 
 std::size_t count_lines(std::string_view s) {
   return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));

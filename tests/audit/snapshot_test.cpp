@@ -13,25 +13,14 @@
 #include "audit/custom_checks.hpp"
 #include "core/atomic_file.hpp"
 
+#include "audit_test_data.hpp"
+
 namespace mw::audit {
 namespace {
 
 using ::testing::HasSubstr;
 
-struct Tables {
-  AttrTable attrs;
-  LocalconfigKeyTable keys;
-};
-const Tables& tables() {
-  static const Tables t = [] {
-    auto a = load_attrs_tsv(std::string(MW_SOURCE_DIR) + "/catalog/zimbra/attrs.tsv");
-    auto k = load_localconfig_keys_tsv(std::string(MW_SOURCE_DIR) +
-                                       "/catalog/zimbra/localconfig-keys.tsv");
-    EXPECT_TRUE(a.ok() && k.ok());
-    return Tables{std::move(*a), std::move(*k)};
-  }();
-  return t;
-}
+using test::tables;
 
 const std::string kDefault = std::string(MW_SOURCE_DIR) + "/examples/snapshots/zimbra-default";
 

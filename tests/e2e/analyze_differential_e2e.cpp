@@ -505,8 +505,8 @@ class Bench {
     listeners_ = std::move(*l);
     // Static IPv6 neighbours both ways: a generated ruleset dropping ICMPv6 must not break
     // neighbour discovery (that would be a generator artefact, not an analyser disagreement).
-    auto srv_mac = mac_of(pair_->server(), NetnsPair::server_interface());
-    auto cli_mac = mac_of(pair_->client(), NetnsPair::client_interface());
+    auto srv_mac = pair_->mac_of(pair_->server(), NetnsPair::server_interface());
+    auto cli_mac = pair_->mac_of(pair_->client(), NetnsPair::client_interface());
     if (srv_mac.empty() || cli_mac.empty()) return "cannot read the veth MAC addresses";
     std::vector<std::vector<std::string>> cmds;
     cmds.push_back({"ip", "-6", "neigh", "replace", kServer6, "lladdr", srv_mac, "dev",
@@ -527,24 +527,8 @@ class Bench {
   // Runs argv in namespace ns; "" on success or the failure.
   std::string run(const std::string& ns, const std::vector<std::string>& argv,
                   const std::string& stdin_data = "", std::string* out = nullptr) {
-    CommandOptions co;
-    co.stdin_data = stdin_data;
-    auto r = pair_->exec(ns, argv, co);
-    if (!r.ok()) return r.error().message;
-    if (!r->success()) {
-      return fmt::format("{} failed (exit {}): {}", command_line(argv), r->exit_code, r->err);
-    }
-    if (out) *out = r->out;
-    return "";
-  }
-
-  std::string mac_of(const std::string& ns, std::string_view dev) {
-    std::string out;
-    if (!run(ns, {"cat", fmt::format("/sys/class/net/{}/address", dev)}, "", &out).empty()) {
-      return "";
-    }
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-    return out;
+    auto st = pair_->exec_ok(ns, argv, stdin_data, out);
+    return st ? "" : st.error().message;
   }
 
   // Empties every firewall table and the conntrack table; checks nothing is left.

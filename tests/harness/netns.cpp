@@ -4,6 +4,8 @@
 
 #include "core/unique_fd.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -341,6 +343,27 @@ Result<CommandOutput> NetnsPair::exec(const std::string& ns, std::vector<std::st
   full.insert(full.end(), std::make_move_iterator(argv.begin()),
               std::make_move_iterator(argv.end()));
   return run_command(full, opts);
+}
+
+Status NetnsPair::exec_ok(const std::string& ns, const std::vector<std::string>& argv,
+                          const std::string& stdin_data, std::string* out) {
+  CommandOptions co;
+  co.timeout = options_.command_timeout;
+  co.stdin_data = stdin_data;
+  auto r = exec(ns, argv, co);
+  if (!r) return r.error();
+  if (!r->success()) {
+    return Error{fmt::format("{} failed (exit {}): {}", command_line(argv), r->exit_code, r->err)};
+  }
+  if (out) *out = std::move(r->out);
+  return {};
+}
+
+std::string NetnsPair::mac_of(const std::string& ns, std::string_view dev) {
+  std::string out;
+  if (!exec_ok(ns, {"cat", fmt::format("/sys/class/net/{}/address", dev)}, "", &out)) return "";
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
 }
 
 Status NetnsPair::load_nft(std::string_view ruleset_text) {

@@ -98,6 +98,12 @@ class NetnsPair {
   // ip netns exec ns argv... A non-zero exit is a CommandOutput, not an Error.
   Result<CommandOutput> exec(const std::string& ns, std::vector<std::string> argv,
                              CommandOptions opts = {});
+  // exec, then an Error naming the command and its stderr unless it succeeded; its stdout in
+  // *out when given.
+  Status exec_ok(const std::string& ns, const std::vector<std::string>& argv,
+                 const std::string& stdin_data = "", std::string* out = nullptr);
+  // The MAC address of `dev` in `ns` ("aa:bb:..."), or "" when it cannot be read.
+  std::string mac_of(const std::string& ns, std::string_view dev);
   // `nft -f -` in the server namespace; the Error carries nft's stderr.
   Status load_nft(std::string_view ruleset_text);
   Status load_nft_in(const std::string& ns, std::string_view ruleset_text);
