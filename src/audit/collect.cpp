@@ -21,6 +21,7 @@
 #include <set>
 #include <thread>
 
+#include "audit/sshd.hpp"
 #include "core/atomic_file.hpp"
 
 namespace mw::audit {
@@ -34,6 +35,9 @@ constexpr std::string_view kZmprov = "/opt/zimbra/bin/zmprov";
 constexpr std::string_view kZimbraPostconf = "/opt/zimbra/common/sbin/postconf";
 constexpr std::string_view kSystemPostconf = "/usr/sbin/postconf";
 // Raw files are configuration, not data: anything larger is not what we think it is.
+// Accounts without a logon for this long are collected for review (zmprov-sa-review.txt); the
+// controls apply their own, catalog-given threshold to what was collected.
+constexpr std::chrono::hours kReviewAfter{24 * 90};
 constexpr std::size_t kMaxCopyBytes = std::size_t{16} << 20;
 constexpr std::size_t kMaxManifestBytes = std::size_t{16} << 20;
 // More values than this (domains, jails) are refused: a runaway list is not a host to audit
@@ -94,6 +98,14 @@ std::vector<CollectItem> make_table() {
   t.push_back(zimbra("zmprov-gac-v.txt", {zmprov, "-l", "gac", "-v"}, 15s));
   t.push_back(zimbra("zmprov-gas.txt", {zmprov, "-l", "gas"}, 15s));
   t.push_back(zimbra("zmlocalconfig-s.txt", {"/opt/zimbra/bin/zmlocalconfig", "-s"}, 10s));
+  // The accounts to review: no logon for kReviewAfter, never logged in, or external virtual
+  // (guests of external sharing). Only those, with -v: every account would be far too much.
+  t.push_back(
+      zimbra("zmprov-sa-review.txt",
+             {zmprov, "-l", "sa", "-v",
+              "(&(!(zimbraIsSystemAccount=TRUE))(|(zimbraIsExternalVirtualAccount=TRUE)"
+              "(!(zimbraLastLogonTimestamp=*))(zimbraLastLogonTimestamp<={logon_cutoff})))"},
+             20s));
 
   auto gs = zimbra("zmprov-gs.txt", {zmprov, "-l", "gs", "{}"}, 15s);
   gs.kind = CollectKind::per_value;
@@ -119,6 +131,13 @@ std::vector<CollectItem> make_table() {
   // directory (sshd.hpp filesystem_include_resolver).
   t.push_back(copy_file("etc/ssh/sshd_config", "/etc/ssh/sshd_config"));
   t.push_back(copy_dir("etc/ssh/sshd_config.d", "/etc/ssh/sshd_config.d", ".conf"));
+  // sshd -T shows the connection no Match block selects; each Match block's values need
+  // sshd -T -C with a connection it selects (after sshd -T, which says sshd is there).
+  auto match = run("sshd-T-match.txt", {"sshd", "-T", "-C", "{}"}, 5s);
+  match.kind = CollectKind::per_value;
+  match.values_from = "sshd-T.txt";
+  match.values = ValueSource::sshd_match;
+  t.push_back(match);
 
   t.push_back(run("ss-tlnp.txt", {"ss", "-Htlnup"}, 5s));
   t.push_back(run("iptables-save.txt", {"iptables-save"}, 5s));
@@ -130,9 +149,18 @@ std::vector<CollectItem> make_table() {
   rpm.fallback_for = "dpkg-l.txt";
   t.push_back(rpm);
   t.push_back(run("apt-upgradable.txt", {"apt", "list", "--upgradable"}, 10s));
+  // RHEL and its rebuilds: the pending security advisories (EL8+ dnf, EL7 yum); -C reads the
+  // cached metadata only, so the collector never waits on a mirror.
+  t.push_back(
+      run("dnf-security.txt", {"dnf", "-C", "-q", "updateinfo", "list", "--security"}, 20s));
+  auto yum = run("yum-security.txt", {"yum", "-C", "-q", "updateinfo", "list", "security"}, 20s);
+  yum.fallback_for = "dnf-security.txt";
+  t.push_back(yum);
   t.push_back(copy_file("reboot-required.txt", "/var/run/reboot-required"));
   t.push_back(run("uname-r.txt", {"uname", "-r"}, 5s));
   t.push_back(copy_file("os-release.txt", "/etc/os-release"));
+  // Answers only when chronyd runs: its exit code says whether the clock is kept.
+  t.push_back(run("chronyc-tracking.txt", {"chronyc", "-n", "tracking"}, 5s));
 
   auto f2b = run("fail2ban-status.txt", {"fail2ban-client", "status", "{}"}, 5s);
   f2b.kind = CollectKind::per_value;
@@ -262,8 +290,8 @@ std::string first_lines(std::string_view text, std::size_t lines, std::size_t ma
   return out;
 }
 
-std::string utc_time(const Clock& clock, const char* format) {
-  std::time_t t = std::chrono::system_clock::to_time_t(clock.now());
+std::string utc_time(std::chrono::system_clock::time_point at, const char* format) {
+  std::time_t t = std::chrono::system_clock::to_time_t(at);
   std::tm tm{};
   ::gmtime_r(&t, &tm);
   char buf[64];
@@ -358,7 +386,11 @@ int rank(const std::string& status) {
 class Collector {
  public:
   Collector(const CollectOptions& o, const Runner& runner, fs::path dir)
-      : o_(o), runner_(runner), dir_(std::move(dir)), pool_(o.parallelism) {}
+      : o_(o), runner_(runner), dir_(std::move(dir)), pool_(o.parallelism) {
+    SystemClock system_clock;
+    const Clock& clock = o.clock != nullptr ? *o.clock : system_clock;
+    logon_cutoff_ = utc_time(clock.now() - kReviewAfter, "%Y%m%d%H%M%SZ");
+  }
 
   mw::Status collect() {
     const auto& table = collect_table();
@@ -483,8 +515,14 @@ class Collector {
     }
     switch (item.kind) {
       case CollectKind::command: {
-        Run r = run_command_item(item, item.argv);
-        record(item, command_line(item.argv), r);
+        auto argv = item.argv;
+        for (auto& a : argv) {
+          if (auto at = a.find("{logon_cutoff}"); at != std::string::npos) {
+            a.replace(at, 14, logon_cutoff_);
+          }
+        }
+        Run r = run_command_item(item, argv);
+        record(item, command_line(argv), r);
         return;
       }
       case CollectKind::per_value: {
@@ -528,7 +566,24 @@ class Collector {
       record(item, shown_command(item), r);
       return;
     }
+    if (item.values == ValueSource::sshd_match) {
+      run_each(item, nullptr, match_specs());
+      return;
+    }
     run_each(item, nullptr, read_values(item.values, source_out));
+  }
+
+  // One sshd -T -C spec per Match block of the host's sshd_config (its Includes followed).
+  Values match_specs() const {
+    Values v;
+    auto text = read_file(on_host("/etc/ssh/sshd_config"), kMaxCopyBytes);
+    if (!text) return v;
+    std::string root = o_.root == "/" ? std::string() : o_.root.string();
+    auto resolver = filesystem_include_resolver(root);
+    auto config = parse_sshd_config(*text, "/etc/ssh/sshd_config", &resolver);
+    if (!config) return v;
+    v.accepted = sshd_match_specs(*config, &v.refused);
+    return v;
   }
 
   // Runs item.argv once per value, each its own task; the last to finish writes the file.
@@ -555,7 +610,12 @@ class Collector {
       for (std::size_t i = 0; i < gather.runs.size(); ++i) {
         const Run& r = gather.runs[i];
         all.duration_ms += r.duration_ms;
-        if (r.write_out()) all.out += r.out;
+        if (r.write_out()) {
+          if (item.values == ValueSource::sshd_match) {
+            all.out += fmt::format("# sshd -T -C {}\n", gather.values.accepted[i]);
+          }
+          all.out += r.out;
+        }
         if (r.status != "ok") {
           notes.push_back(fmt::format(
               "{}: {}", command_line(with_value(item.argv, gather.values.accepted[i])), r.note));
@@ -753,6 +813,7 @@ class Collector {
   }
 
   const CollectOptions& o_;
+  std::string logon_cutoff_;  // LDAP generalized time, kReviewAfter before the collection
   const Runner& runner_;
   fs::path dir_;
   TaskPool pool_;
@@ -859,12 +920,12 @@ Result<CollectResult> collect_snapshot(const CollectOptions& options, const Runn
   m.schema = std::string(kSnapshotSchema);
   m.tool = "mailwarden " + (options.tool_version.empty() ? "dev" : options.tool_version);
   m.host = options.host.empty() ? local_host_name() : options.host;
-  m.collected_at = utc_time(clock, "%Y-%m-%dT%H:%M:%SZ");
+  m.collected_at = utc_time(clock.now(), "%Y-%m-%dT%H:%M:%SZ");
 
   fs::path dir = options.out_dir;
   if (dir.empty()) {
     dir = fs::path(fmt::format("mailwarden-snapshot-{}-{}", safe_for_file_name(m.host),
-                               utc_time(clock, "%Y%m%d-%H%M%S")));
+                               utc_time(clock.now(), "%Y%m%d-%H%M%S")));
   }
   if (auto s = prepare_dir(dir); !s) return s.error();
 

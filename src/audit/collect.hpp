@@ -60,6 +60,8 @@ enum class ValueSource {
   none,
   host_names,      // one host name per line (zmhostname, zmprov gad)
   fail2ban_jails,  // the "Jail list:" of fail2ban-client status
+  sshd_match,      // not from an output: one sshd -T -C spec per Match block of the host's
+                   // sshd_config (sshd_match_specs); each output is headed "# sshd -T -C SPEC"
 };
 
 struct CollectItem {

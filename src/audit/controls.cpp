@@ -133,7 +133,11 @@ class Parser {
       c.installed = n->as_boolean()->get();
       return c;
     }
-    if (c.kind == CheckKind::custom) return c;
+    if (c.kind == CheckKind::custom) {
+      // A custom check may take one threshold from the catalog ("90" days, "180" days).
+      if (const toml::node* n = t.get("value")) c.expected = scalar(*n, prefix + "value");
+      return c;
+    }
     if (const toml::node* z = t.get("zero_is_infinite")) {
       if (!z->is_boolean())
         fail(z->source(), prefix + "zero_is_infinite", "expected true or false");

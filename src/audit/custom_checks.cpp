@@ -1,5 +1,6 @@
 #include "audit/custom_checks.hpp"
 
+#include "audit/check_util.hpp"
 #include "audit/text_lines.hpp"
 
 #include <fmt/format.h>
@@ -10,22 +11,8 @@ namespace mw::audit {
 
 namespace {
 
-// not_checked, with the reason the snapshot loader recorded for the missing fact group.
-ControlResult missing_facts(const Control& c, const Facts& f, const std::string& group,
-                            std::string_view fallback) {
-  ControlResult r;
-  r.control = &c;
-  r.status = Status::not_checked;
-  auto it = f.missing.find(group);
-  r.detail = it != f.missing.end() ? it->second : std::string(fallback);
-  return r;
-}
-
 ControlResult result(const Control& c, Status s) {
-  ControlResult r;
-  r.control = &c;
-  r.status = s;
-  return r;
+  return make_result(c, s);
 }
 
 // COS lockout threshold: at most 5 failures, or 10 where fail2ban bans the guessing address
@@ -60,13 +47,13 @@ ControlResult lockout_max_failures(const Control& c, const Facts& f) {
       nc.detail = fmt::format("cos {}: {}", cos.entry.name, n.error().message);
       return nc;
     }
-    // 0 means no limit at all.
-    if (*n == 0 || *n > limit) {
+    // 0 (or less) means no lockout at all: LdapLockoutPolicy locks only when it is > 0.
+    if (*n <= 0 || *n > limit) {
       r.status = Status::fail;
       r.failing.push_back(cos.entry.name);
       r.detail +=
           fmt::format("{}cos {}: {} failures allowed, at most {} {}", r.detail.empty() ? "" : "; ",
-                      cos.entry.name, *n == 0 ? std::string("unlimited") : value, limit,
+                      cos.entry.name, *n <= 0 ? std::string("unlimited") : value, limit,
                       fail2ban ? "(fail2ban is installed)" : "without fail2ban");
       r.remediation += render_remediation(c, cos.entry.name);
     }
@@ -165,10 +152,28 @@ ControlResult sender_login_mismatch(const Control& c, const Facts& f) {
 // blocks (the first one read: a cloud-init drop-in wins over the main file), and any Match
 // block that turns passwords back on for some users or addresses.
 ControlResult sshd_password_anywhere(const Control& c, const Facts& f) {
-  if (!f.sshd_config) {
+  if (!f.sshd_config && !f.sshd_matches) {
     return missing_facts(c, f, "sshd_config", "etc/ssh/sshd_config not in the snapshot");
   }
   auto r = result(c, Status::pass);
+  // What sshd itself answers for a connection each Match block selects.
+  if (f.sshd_matches) {
+    for (const auto& m : *f.sshd_matches) {
+      const SshdValue* v = m.effective.find("passwordauthentication");
+      r.facts.push_back({fmt::format("sshd -T -C {}: passwordauthentication", m.spec),
+                         v ? v->value : "(not printed)",
+                         fmt::format("sshd-T-match.txt:{}", m.line)});
+      if (v && v->value == "yes") {
+        r.status = Status::fail;
+        r.detail += fmt::format("{}sshd -T -C {} answers passwordauthentication yes",
+                                r.detail.empty() ? "" : "; ", m.spec);
+      }
+    }
+  }
+  if (!f.sshd_config) {
+    if (r.status == Status::fail) r.remediation = render_remediation(c, "");
+    return r;
+  }
   const auto& cfg = *f.sshd_config;
   for (std::string_view kw : {"passwordauthentication", "kbdinteractiveauthentication",
                               "challengeresponseauthentication"}) {
@@ -335,6 +340,10 @@ CustomChecks builtin_checks() {
       {"fail2ban-jails", fail2ban_jails},
   };
   add_network_checks(checks);
+  add_account_checks(checks);
+  add_mailflow_checks(checks);
+  add_host_checks(checks);
+  add_version_checks(checks);
   return checks;
 }
 

@@ -10,5 +10,13 @@ namespace mw::audit {
 CustomChecks builtin_checks();
 // The network exposure checks (network_checks.cpp): firewall via the ruleset analyser, and ss.
 void add_network_checks(CustomChecks& checks);
+// Administrator accounts, accounts to review (account_checks.cpp).
+void add_account_checks(CustomChecks& checks);
+// SMTP AUTH on 25, blocklists, per-account limits, MTA TLS (mailflow_checks.cpp).
+void add_mailflow_checks(CustomChecks& checks);
+// Log retention, remote syslog, time keeping, entropy (host_checks.cpp).
+void add_host_checks(CustomChecks& checks);
+// The Zimbra release against the table of fixed CVEs (version_checks.cpp).
+void add_version_checks(CustomChecks& checks);
 
 }  // namespace mw::audit

@@ -31,11 +31,21 @@ struct Facts {
   std::vector<ZObject> coses;     // every COS (gac -v), or the default one (gc default)
   std::vector<ZObject> domains;   // every domain (gd per domain)
   std::vector<ZObject> admins;    // admin accounts (gaaa -v, or ga of one admin)
+  // Accounts to review (zmprov-sa-review.txt): no logon for 90 days before the collection,
+  // never logged in, or external virtual; nullopt when not collected.
+  std::optional<std::vector<ZObject>> review_accounts;
   std::optional<Localconfig> localconfig;
   std::optional<PostconfMain> postconf;              // postconf -n (Zimbra's MTA)
   std::optional<std::vector<MasterService>> master;  // postconf -M
   std::optional<SshdEffective> sshd;                 // sshd -T
   std::optional<SshdConfig> sshd_config;  // etc/ssh/sshd_config and its Includes, as written
+  // sshd -T -C per Match block (sshd-T-match.txt): the connection spec and what sshd answers.
+  struct SshdMatchAnswer {
+    std::string spec;  // "user=backup,host=probe.invalid,addr=192.0.2.1"
+    SshdEffective effective;
+    std::size_t line = 0;  // the "# sshd -T -C" header in the file
+  };
+  std::optional<std::vector<SshdMatchAnswer>> sshd_matches;
   std::optional<std::vector<ListeningSocket>> listeners;  // ss -Htlnup
   std::optional<PackageList> packages;                    // dpkg -l or rpm -qa
 
@@ -54,6 +64,28 @@ struct Facts {
 
   // "network" or "foss" from zmcontrol -v; "" when unknown.
   std::string edition;
+  // zmcontrol -v as printed ("Release 10.1.3.GA.4633.UBUNTU22.64 UBUNTU22_64 NETWORK edition,
+  // Patch 10.1.3."); nullopt when not collected.
+  std::optional<std::string> zimbra_release;
+
+  // Raw host files copied into the snapshot under their host path: etc/logrotate.conf and
+  // etc/logrotate.d/*, etc/rsyslog.conf and etc/rsyslog.d/*. nullopt when none was collected.
+  struct RawFile {
+    std::string path;  // as on the host: "/etc/logrotate.d/zimbra"
+    std::string text;
+  };
+  std::optional<std::vector<RawFile>> logrotate;
+  std::optional<std::vector<RawFile>> rsyslog;
+  // crontab -l -u zimbra (zimbra-crontab.txt).
+  std::optional<std::string> zimbra_crontab;
+  // uname -r (uname-r.txt), trimmed: "6.1.0-27-amd64".
+  std::optional<std::string> kernel_release;
+  // chronyc -n tracking (chronyc-tracking.txt): present when chronyd answered.
+  std::optional<std::string> chrony_tracking;
+
+  // manifest.json's collected_at ("2026-11-28T23:55:58Z"), "" without manifest: the reference
+  // time of "unused for N days" controls.
+  std::string collected_at;
   // "single" or "multi" (zmprov gas lists more than this server; without gas, "single" when
   // this server runs ldap, mailbox and mta); "" when unknown. topology_source says which.
   std::string topology;

@@ -2,6 +2,7 @@
 // which port), joined with `ss` (what actually listens where).
 #include <fmt/format.h>
 
+#include "audit/check_util.hpp"
 #include "audit/custom_checks.hpp"
 #include "firewall/exposure.hpp"
 
@@ -10,16 +11,11 @@ namespace mw::audit {
 namespace {
 
 ControlResult make(const Control& c, Status s, std::string detail = {}) {
-  ControlResult r;
-  r.control = &c;
-  r.status = s;
-  r.detail = std::move(detail);
-  return r;
+  return make_result(c, s, std::move(detail));
 }
 
 std::string missing(const Facts& f, const std::string& group, std::string_view fallback) {
-  auto it = f.missing.find(group);
-  return it != f.missing.end() ? it->second : std::string(fallback);
+  return missing_reason(f, group, fallback);
 }
 
 // "The world": at least half of the family's address space may connect. An admin network, a
@@ -200,7 +196,159 @@ ControlResult memcached_bind(const Control& c, const Facts& f) {
         "memcached listens on {}: anyone who reaches it reads and poisons the "
         "proxy's route cache",
         where);
+  }
+  // The clients must point at loopback too: a client list naming another address means either
+  // memcached is reached over the network or the mailbox's cache is broken.
+  if (f.server) {
+    std::vector<std::string> remote;
+    for (auto v : f.server->entry.values("zimbraMemcachedClientServerList")) {
+      auto host = v.substr(0, v.rfind(':') == std::string_view::npos ? v.size() : v.rfind(':'));
+      if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1") {
+        remote.emplace_back(v);
+      }
+    }
+    std::string list;
+    for (auto v : f.server->entry.values("zimbraMemcachedClientServerList")) {
+      list += (list.empty() ? "" : ", ") + std::string(v);
+    }
+    r.facts.push_back({"server: zimbraMemcachedClientServerList", list.empty() ? "absent" : list,
+                       f.server->file});
+    if (!remote.empty()) {
+      r.status = Status::fail;
+      std::string names;
+      for (const auto& x : remote) names += (names.empty() ? "" : ", ") + x;
+      r.detail += fmt::format("{}zimbraMemcachedClientServerList names {}, not 127.0.0.1",
+                              r.detail.empty() ? "" : "; ", names);
+    }
+  }
+  if (r.status == Status::fail) {
     r.remediation = render_remediation(c, f.server ? f.server->entry.name : "$(zmhostname)");
+  }
+  return r;
+}
+
+// memcached on a multi-server install: 11211/tcp reachable from the cluster, not the world.
+ControlResult memcached_cluster(const Control& c, const Facts& f) {
+  if (!f.ruleset) return make(c, Status::not_checked, missing(f, "ruleset", "no firewall dump"));
+  if (f.listeners && listening_outside(f, SocketProto::tcp, 11211).empty()) {
+    auto r = make(c, Status::pass, "memcached does not listen beyond loopback on this node");
+    r.facts.push_back(
+        {"memcached tcp/11211 listening outside loopback", "no", origin_of(f, "listeners")});
+    return r;
+  }
+  auto r = make(c, Status::pass);
+  for (Family fam : covered(f)) {
+    auto x = reach(f, fam, Protocol::tcp, 11211);
+    r.facts.push_back(
+        {fmt::format("{} tcp/11211 reachable from", family_name(fam)), x.who, x.rule});
+    if (x.outcome == fw::Outcome::accept) {
+      r.status = Status::fail;
+      r.failing.push_back(fmt::format("11211/tcp {}", family_name(fam)));
+      r.detail += fmt::format("{}11211/tcp is reachable from the world over {} ({})",
+                              r.detail.empty() ? "" : "; ", family_name(fam), x.rule);
+    } else if (x.outcome == fw::Outcome::uncertain && r.status == Status::pass) {
+      return make(c, Status::not_checked,
+                  fmt::format("11211/tcp {}: {} ({})", family_name(fam), x.reason, x.rule));
+    }
+  }
+  if (r.status == Status::fail) r.remediation = render_remediation(c, "");
+  return r;
+}
+
+// Outbound tcp/25 limited to the MTA: an owner match in an output chain that rejects the others,
+// or an output policy of drop. The analyser models inbound flows; this reads the output chains.
+bool mentions_owner(const fw::Rule& rule) {
+  for (const auto& u : rule.match.unknown) {
+    if (u.find("owner") != std::string::npos || u.find("skuid") != std::string::npos ||
+        u.find("skgid") != std::string::npos) {
+      return true;
+    }
+  }
+  return rule.text.find("--uid-owner") != std::string::npos ||
+         rule.text.find("skuid") != std::string::npos;
+}
+
+bool may_be_smtp(const fw::Rule& rule) {
+  const auto& m = rule.match;
+  if (m.l4proto && !m.l4proto->test(6)) return false;
+  if (m.dport && !m.dport->contains(25)) return false;
+  return true;
+}
+
+// How a new outbound tcp/25 connection from a user other than the MTA's, to a remote host, ends
+// in one chain (jumps followed): decided by a rule, or falls through (nullopt).
+struct EgressDecision {
+  bool limited = false;  // refused (to everyone, or to all but the MTA's user)
+  std::string why;
+};
+std::optional<EgressDecision> walk_output(const fw::Table& t, const fw::Chain& ch, int depth) {
+  if (depth > 16) return std::nullopt;
+  for (const auto& rule : ch.rules) {
+    const auto& m = rule.match;
+    if (!may_be_smtp(rule)) continue;
+    if (m.ct_state && !(*m.ct_state & fw::kCtNew)) continue;
+    if (m.oif) {
+      bool only_lo = !m.oif->negate && !m.oif->names.empty();
+      for (const auto& n : m.oif->names) only_lo = only_lo && n == "lo";
+      if (only_lo) continue;  // loopback: the mailbox's own submissions
+    }
+    const bool owner = mentions_owner(rule);
+    if (!owner && !m.unknown.empty()) continue;  // a match we cannot decide: read on
+    switch (rule.verdict) {
+      case fw::Verdict::drop:
+      case fw::Verdict::reject:
+        return EgressDecision{
+            true, owner ? fmt::format("refused to all but the MTA's user ({})", rule.origin)
+                        : fmt::format("refused to everyone ({})", rule.origin)};
+      case fw::Verdict::accept:
+        if (owner) continue;  // accepts the MTA's user; others read on
+        return EgressDecision{false, fmt::format("accepted for every process ({})", rule.origin)};
+      case fw::Verdict::jump:
+      case fw::Verdict::goto_:
+        if (const auto* target = t.find(rule.target)) {
+          if (auto d = walk_output(t, *target, depth + 1)) return d;
+        }
+        if (rule.verdict == fw::Verdict::goto_) return std::nullopt;
+        continue;
+      case fw::Verdict::return_:
+        return std::nullopt;
+      default:
+        continue;
+    }
+  }
+  return std::nullopt;
+}
+
+ControlResult egress_smtp(const Control& c, const Facts& f) {
+  if (!f.ruleset) return make(c, Status::not_checked, missing(f, "ruleset", "no firewall dump"));
+  auto r = make(c, Status::pass);
+  bool any_output = false;
+  std::vector<std::string> open, closed;
+  for (const auto& t : f.ruleset->tables) {
+    for (const auto& ch : t.chains) {
+      if (!ch.base || ch.base->hook != fw::Hook::output || ch.base->type != "filter") continue;
+      any_output = true;
+      auto d = walk_output(t, ch, 0);
+      std::string outcome =
+          d ? d->why
+            : fmt::format("policy {}", ch.base->policy == fw::Verdict::drop ? "drop" : "accept");
+      r.facts.push_back(
+          {fmt::format("{} {}: new tcp/25 to a remote host", t.name, ch.name), outcome, ch.origin});
+      bool limited = d ? d->limited : ch.base->policy == fw::Verdict::drop;
+      (limited ? closed : open).push_back(fmt::format("{} {}: {}", t.name, ch.name, outcome));
+    }
+  }
+  if (!any_output || !open.empty()) {
+    r.status = Status::fail;
+    r.detail = any_output
+                   ? fmt::format("every local process may open tcp/25: {}", fmt::join(open, "; "))
+                   : "no output filtering: every local process may open tcp/25";
+    r.remediation = render_remediation(c, "");
+  } else {
+    r.detail = fmt::format("new outbound tcp/25: {}", fmt::join(closed, "; "));
+  }
+  if (!f.ruleset_v6) {
+    r.detail += "; IPv6 not checked: no IPv6 ruleset in the snapshot";
   }
   return r;
 }
@@ -249,6 +397,8 @@ void add_network_checks(CustomChecks& checks) {
   checks.emplace("internal-ports-not-public", internal_ports);
   checks.emplace("memcached-bind-local", memcached_bind);
   checks.emplace("memcached-udp-closed", memcached_udp);
+  checks.emplace("memcached-cluster-only", memcached_cluster);
+  checks.emplace("egress-smtp", egress_smtp);
 }
 
 }  // namespace mw::audit

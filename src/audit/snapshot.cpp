@@ -89,6 +89,16 @@ Result<Facts> load_snapshot(const std::filesystem::path& dir, const AttrTable& a
   f.coses = l.zmprov({"zmprov-gac-v.txt", "zmprov-gc-default.txt"}, "cos");
   f.domains = l.zmprov({"zmprov-gd.txt"}, "domain");
   f.admins = l.zmprov({"zmprov-gaaa-v.txt", "zmprov-ga-admin.txt"}, "admin");
+  {
+    std::error_code ec;
+    if (std::filesystem::exists(dir / "zmprov-sa-review.txt", ec)) {
+      auto review = l.zmprov({"zmprov-sa-review.txt"}, "review");
+      // An empty listing is an answer (nobody to review), a parse error is not.
+      if (!l.facts.missing.count("review")) f.review_accounts = std::move(review);
+    } else {
+      l.missing("review", "zmprov-sa-review.txt: not in the snapshot");
+    }
+  }
 
   if (auto text = l.read("zmprov-gas.txt", "topology")) {
     auto servers = parse_zmprov_list(*text, "zmprov-gas.txt");
@@ -196,6 +206,44 @@ Result<Facts> load_snapshot(const std::filesystem::path& dir, const AttrTable& a
     l.missing("sshd_config", "etc/ssh/sshd_config: not in the snapshot");
   }
 
+  // sshd -T -C per Match block: sections headed "# sshd -T -C SPEC" (collect.cpp).
+  if (auto text = l.read("sshd-T-match.txt", "sshd_matches")) {
+    std::vector<Facts::SshdMatchAnswer> answers;
+    std::string section;
+    std::size_t header_line = 0;
+    std::string spec;
+    bool ok = true;
+    auto flush = [&]() {
+      if (header_line == 0) return;
+      auto e = parse_sshd_t(section, fmt::format("sshd-T-match.txt (after line {})", header_line));
+      if (!e) {
+        l.parse_failed("sshd_matches", e.error().message);
+        ok = false;
+        return;
+      }
+      answers.push_back({spec, std::move(*e), header_line});
+    };
+    for (const auto& line : detail::split_lines(*text)) {
+      constexpr std::string_view kHeader = "# sshd -T -C ";
+      if (line.text.starts_with(kHeader)) {
+        flush();
+        spec = std::string(line.text.substr(kHeader.size()));
+        header_line = line.number;
+        section.clear();
+      } else if (header_line == 0 && !detail::trim(line.text).empty()) {
+        l.parse_failed(
+            "sshd_matches",
+            fmt::format("sshd-T-match.txt:{}: expected a '# sshd -T -C' header", line.number));
+        ok = false;
+        break;
+      } else {
+        section += std::string(line.text) + "\n";
+      }
+    }
+    if (ok) flush();
+    if (ok) f.sshd_matches = std::move(answers);
+  }
+
   if (auto text = l.read("ss-tlnp.txt", "listeners")) {
     auto s = parse_ss(*text, "ss-tlnp.txt");
     if (s) {
@@ -242,6 +290,13 @@ Result<Facts> load_snapshot(const std::filesystem::path& dir, const AttrTable& a
     l.missing("fail2ban", "fail2ban-status.txt: not in the snapshot");
   }
 
+  // The first of `names` that is in the snapshot, read as the "updates" group.
+  auto read_first = [&](std::initializer_list<const char*> names) -> std::optional<std::string> {
+    for (const char* n : names) {
+      if (auto t = l.read(n, "updates")) return t;
+    }
+    return std::nullopt;
+  };
   if (auto text = l.read("apt-upgradable.txt", "updates")) {
     std::vector<std::string> security;
     std::size_t start = 0;
@@ -262,8 +317,25 @@ Result<Facts> load_snapshot(const std::filesystem::path& dir, const AttrTable& a
       }
     }
     f.security_updates = std::move(security);
+  } else if (auto rpm_text = read_first({"dnf-security.txt", "yum-security.txt"})) {
+    // "RHSA-2024:1234 Important/Sec. openssl-libs-1:3.0.7-25.el9_3.x86_64" (also "FEDORA-...",
+    // "ALSA-..."): the third field is the package to update, name-[epoch:]version-release.arch.
+    std::vector<std::string> security;
+    for (const auto& line : detail::split_lines(*rpm_text)) {
+      auto fields = detail::split_fields(line.text);
+      if (fields.size() < 3 || fields[1].text.find("/Sec.") == std::string_view::npos) continue;
+      std::string_view nevra = fields[2].text;
+      // name ends before the "-version-release": the second '-' from the right.
+      auto r1 = nevra.rfind('-');
+      auto r2 = r1 == std::string_view::npos || r1 == 0 ? r1 : nevra.rfind('-', r1 - 1);
+      std::string name(r2 == std::string_view::npos ? nevra : nevra.substr(0, r2));
+      if (std::find(security.begin(), security.end(), name) == security.end()) {
+        security.push_back(std::move(name));
+      }
+    }
+    f.security_updates = std::move(security);
   } else {
-    l.missing("updates", "apt-upgradable.txt: not in the snapshot");
+    l.missing("updates", "apt-upgradable.txt (or dnf-security.txt): not in the snapshot");
   }
 
   {
@@ -285,7 +357,57 @@ Result<Facts> load_snapshot(const std::filesystem::path& dir, const AttrTable& a
     }
   }
 
+  // Raw host files under etc/: the file itself and every regular file of its .d directory.
+  auto raw_files = [&](const std::string& file, const std::string& dir_name,
+                       const std::string& group) -> std::optional<std::vector<Facts::RawFile>> {
+    std::vector<Facts::RawFile> out;
+    if (auto text = l.read(file, group)) out.push_back({"/" + file, std::move(*text)});
+    std::error_code ec;
+    std::vector<std::filesystem::path> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir / dir_name, ec)) {
+      if (e.is_regular_file(ec)) names.push_back(e.path().filename());
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) {
+      auto rel = dir_name + "/" + n.string();
+      auto text = read_file(dir / rel, kMaxFileBytes);
+      if (!text) {
+        warnings.push_back(fmt::format("warning: {}", text.error().message));
+        continue;
+      }
+      out.push_back({"/" + rel, std::move(*text)});
+    }
+    if (out.empty()) {
+      l.missing(group, fmt::format("{} and {}/: not in the snapshot", file, dir_name));
+      return std::nullopt;
+    }
+    f.file_of[group] = out.front().path.substr(1);
+    return out;
+  };
+  f.logrotate = raw_files("etc/logrotate.conf", "etc/logrotate.d", "logrotate");
+  f.rsyslog = raw_files("etc/rsyslog.conf", "etc/rsyslog.d", "rsyslog");
+  if (auto text = l.read("zimbra-crontab.txt", "crontab")) {
+    f.zimbra_crontab = std::move(*text);
+  } else {
+    l.missing("crontab", "zimbra-crontab.txt: not in the snapshot");
+  }
+  if (auto text = l.read("uname-r.txt", "kernel")) {
+    auto end = text->find_last_not_of(" \t\r\n");
+    f.kernel_release = text->substr(0, end == std::string::npos ? 0 : end + 1);
+  } else {
+    l.missing("kernel", "uname-r.txt: not in the snapshot");
+  }
+  if (auto text = l.read("chronyc-tracking.txt", "chrony")) {
+    f.chrony_tracking = std::move(*text);
+  } else {
+    l.missing("chrony", "chronyc-tracking.txt: not in the snapshot");
+  }
+  if (auto manifest = read_manifest(dir); manifest && *manifest) {
+    f.collected_at = (*manifest)->collected_at;
+  }
+
   if (auto text = l.read("zmcontrol-v.txt", "edition")) {
+    f.zimbra_release = *text;
     if (text->find("NETWORK edition") != std::string::npos) {
       f.edition = "network";
     } else if (text->find("FOSS edition") != std::string::npos) {

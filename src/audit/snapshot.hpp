@@ -11,13 +11,25 @@
 //   zmprov-gaaa-v.txt      zmprov -l gaaa -v  (admin accounts)  admin
 //   zmprov-ga-admin.txt    zmprov -l ga ADMIN ... (one admin)
 //   zmprov-gas.txt         zmprov -l gas                        topology
+//   zmprov-sa-review.txt   zmprov -l sa -v (no logon for 90 days,  review
+//                          never logged in, external virtual)
 //   zmlocalconfig-s.txt    zmlocalconfig -s                     localconfig
 //   postconf-n.txt         postconf -n (Zimbra's)               postconf
 //   postconf-M.txt         postconf -M                          master
 //   sshd-T.txt             sshd -T                              sshd
 //   ss-tlnp.txt            ss -Htlnup                           listeners
 //   dpkg-l.txt / rpm-qa.txt                                     packages
-//   zmcontrol-v.txt        zmcontrol -v                         edition
+//   zmcontrol-v.txt        zmcontrol -v                         edition, release
+//   zimbra-crontab.txt     crontab -l -u zimbra                 crontab
+//   uname-r.txt            uname -r                             kernel
+//   chronyc-tracking.txt   chronyc -n tracking                  chrony
+//   fail2ban-status.txt    fail2ban-client status [JAIL]...     fail2ban
+//   apt-upgradable.txt     apt list --upgradable                updates
+//   reboot-required.txt    copy of /var/run/reboot-required     reboot
+//   iptables-save.txt, ip6tables-save.txt, nft.json             ruleset
+//   etc/ssh/sshd_config, etc/ssh/sshd_config.d/*.conf           sshd_config
+//   etc/logrotate.conf, etc/logrotate.d/*                       logrotate
+//   etc/rsyslog.conf, etc/rsyslog.d/*                           rsyslog
 #pragma once
 
 #include <filesystem>

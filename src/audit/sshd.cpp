@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -239,6 +240,102 @@ Result<SshdConfig> parse_sshd_config(std::string_view text, std::string_view pat
   ConfigReader reader(resolver, config_dir);
   if (auto st = reader.read(text, std::string(path), -1, 0); !st) return st.error();
   return reader.take();
+}
+
+std::vector<std::string> sshd_match_specs(const SshdConfig& config,
+                                          std::vector<std::string>* skipped) {
+  std::vector<std::string> out;
+  for (const auto& m : config.matches) {
+    // "User alice,bob Address 10.0.0.0/8" -> criterion/pattern-list pairs.
+    std::vector<std::string> words;
+    {
+      std::string cur;
+      for (char ch : m.criteria) {
+        if (ch == ' ' || ch == '\t') {
+          if (!cur.empty()) words.push_back(std::move(cur));
+          cur.clear();
+        } else {
+          cur += ch;
+        }
+      }
+      if (!cur.empty()) words.push_back(std::move(cur));
+    }
+    std::string user = "mailwarden-probe", host = "probe.invalid", addr = "192.0.2.1";
+    std::string laddr, lport;
+    std::string why;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      std::string key = words[i];
+      for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (key == "all") continue;
+      if (i + 1 >= words.size()) {
+        why = "criterion without a value";
+        break;
+      }
+      const std::string& list = words[++i];
+      std::string first;
+      std::size_t start = 0;
+      while (start <= list.size()) {
+        auto comma = list.find(',', start);
+        std::string p =
+            list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!p.empty() && p[0] != '!') {
+          first = p;
+          break;
+        }
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+      if (first.empty()) {
+        why = key + " has negated patterns only";
+        break;
+      }
+      const bool address = key == "address" || key == "localaddress";
+      for (auto& ch : first) {
+        if (ch == '*' || ch == '?') ch = address ? '0' : 'x';
+      }
+      if (address) first = first.substr(0, first.find('/'));
+      if (key == "user") {
+        user = first;
+      } else if (key == "host") {
+        host = first;
+      } else if (key == "address") {
+        addr = first;
+      } else if (key == "localaddress") {
+        laddr = first;
+      } else if (key == "localport") {
+        lport = first;
+      } else {
+        why = "Match " + words[i - 1] + " cannot be named in a connection spec";
+        break;
+      }
+    }
+    auto valid = [](const std::string& v) {
+      if (v.empty() || v.size() > 253) return false;
+      for (char ch : v) {
+        bool ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' ||
+                  ch == '_' || ch == ':' || ch == '@';
+        if (!ok) return false;
+      }
+      return true;
+    };
+    if (why.empty()) {
+      for (const auto* v : {&user, &host, &addr}) {
+        if (!valid(*v)) why = "'" + *v + "' is not a plain name or address";
+      }
+      if (!laddr.empty() && !valid(laddr)) why = "'" + laddr + "' is not an address";
+      if (!lport.empty() && !valid(lport)) why = "'" + lport + "' is not a port";
+    }
+    if (!why.empty()) {
+      if (skipped)
+        skipped->push_back(fmt::format("Match {} ({}): {}", m.criteria, m.origin.to_string(), why));
+      continue;
+    }
+    std::string spec = fmt::format("user={},host={},addr={}", user, host, addr);
+    if (!laddr.empty()) spec += ",laddr=" + laddr;
+    if (!lport.empty()) spec += ",lport=" + lport;
+    if (std::find(out.begin(), out.end(), spec) == out.end()) out.push_back(std::move(spec));
+  }
+  return out;
 }
 
 }  // namespace mw::audit

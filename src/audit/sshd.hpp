@@ -96,4 +96,14 @@ Result<SshdConfig> parse_sshd_config(std::string_view text, std::string_view pat
                                      const SshdIncludeResolver* resolver = nullptr,
                                      std::string_view config_dir = "/etc/ssh");
 
+// ---- Match blocks as sshd -T -C connections ----
+// For each Match block, a connection spec for `sshd -T -C` that the block selects:
+// "user=U,host=H,addr=A" (sshd needs all three), plus laddr=/lport= when the block tests them.
+// The first positive pattern of each criterion stands for it; wildcards become a letter ('x') in
+// names and '0' in addresses, an address range its network address. Criteria a connection spec
+// cannot express (Group, negations only) leave the block out, named in `skipped`. Specs repeat
+// only once.
+std::vector<std::string> sshd_match_specs(const SshdConfig& config,
+                                          std::vector<std::string>* skipped = nullptr);
+
 }  // namespace mw::audit

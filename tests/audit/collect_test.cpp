@@ -16,6 +16,9 @@
 #include <mutex>
 #include <set>
 
+#include "audit/controls.hpp"
+#include "audit/custom_checks.hpp"
+#include "audit/engine.hpp"
 #include "audit/snapshot.hpp"
 #include "audit_test_data.hpp"
 #include "core/atomic_file.hpp"
@@ -570,6 +573,57 @@ TEST(CollectOnThisHost, RealCommands) {
   auto m = read_manifest(r->dir);
   ASSERT_TRUE(m.ok() && m->has_value());
   fs::remove_all(dir);
+}
+
+TEST_F(Collect, MatchBlocksAreAskedOfSshdAndTheReviewUsesTheClock) {
+  put(root_ / "etc/ssh/sshd_config",
+      "PasswordAuthentication no\nMatch User backup\n  PasswordAuthentication yes\n"
+      "Match Group admins\n  X11Forwarding no\n");
+  FakeRunner fake;
+  fake.set("/usr/sbin/sshd -T -C user=backup,host=probe.invalid,addr=192.0.2.1",
+           ok("port 22\npasswordauthentication yes\n"));
+  // 90 days before the fake clock's 2027-01-15T08:00:00Z.
+  const std::string query =
+      "(&(!(zimbraIsSystemAccount=TRUE))(|(zimbraIsExternalVirtualAccount=TRUE)"
+      "(!(zimbraLastLogonTimestamp=*))(zimbraLastLogonTimestamp<=20261017080000Z)))";
+  fake.set(
+      command_line(std::vector<std::string>{"/opt/zimbra/bin/zmprov", "-l", "sa", "-v", query}),
+      ok("# name old@example.org\nzimbraLastLogonTimestamp: 20260101000000Z\n\n"));
+  auto r = collect(fake);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto text = read_file(r->dir / "sshd-T-match.txt");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text,
+            "# sshd -T -C user=backup,host=probe.invalid,addr=192.0.2.1\nport 22\n"
+            "passwordauthentication yes\n");
+  const auto* e = entry(*r, "sshd-T-match.txt");
+  ASSERT_NE(e, nullptr);
+  EXPECT_THAT(e->note, ::testing::HasSubstr("Match Group admins"));
+  const auto* review = entry(*r, "zmprov-sa-review.txt");
+  ASSERT_NE(review, nullptr);
+  EXPECT_EQ(review->status, "ok");
+
+  std::vector<std::string> warnings;
+  auto f = load_snapshot(r->dir, tables().attrs, tables().keys, warnings);
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  ASSERT_TRUE(f->sshd_matches.has_value());
+  ASSERT_EQ(f->sshd_matches->size(), 1u);
+  EXPECT_EQ(f->sshd_matches->front().spec, "user=backup,host=probe.invalid,addr=192.0.2.1");
+  ASSERT_TRUE(f->review_accounts.has_value());
+  EXPECT_EQ(f->review_accounts->size(), 1u);
+  EXPECT_EQ(f->collected_at, "2027-01-15T08:00:00Z");
+  auto controls = load_controls(std::string(MW_SOURCE_DIR) + "/catalog/controls");
+  ASSERT_TRUE(controls.ok());
+  for (const auto& res : evaluate_all(*controls, *f, builtin_checks())) {
+    if (res.control->id == "ssh.password-authentication-files") {
+      EXPECT_EQ(res.status, audit::Status::fail);
+      EXPECT_THAT(res.detail, ::testing::HasSubstr("sshd -T -C user=backup"));
+    }
+    if (res.control->id == "accounts.stale") {
+      EXPECT_EQ(res.status, audit::Status::fail);
+      EXPECT_EQ(res.failing, std::vector<std::string>{"old@example.org"});
+    }
+  }
 }
 
 }  // namespace

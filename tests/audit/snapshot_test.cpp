@@ -187,6 +187,21 @@ TEST_F(Damaged, UpdatesAndRebootFromAptAndTheManifest) {
   EXPECT_EQ(updates.status, Status::fail);
   EXPECT_EQ(updates.failing, std::vector<std::string>{"openssl"});
 
+  // RHEL: dnf updateinfo's security advisories, when apt is not there.
+  std::filesystem::remove(dir_ / "apt-upgradable.txt");
+  ASSERT_TRUE(
+      write_file_atomic(dir_ / "dnf-security.txt",
+                        "RHSA-2024:1234 Important/Sec.  openssl-libs-1:3.0.7-25.el9_3.x86_64\n"
+                        "RHSA-2024:1234 Important/Sec.  openssl-1:3.0.7-25.el9_3.x86_64\n"
+                        "RHBA-2024:2222 bugfix          tzdata-2024a-1.el9.noarch\n"
+                        "RHSA-2024:3333 Moderate/Sec.   openssl-libs-1:3.0.7-27.el9.x86_64\n")
+          .ok());
+  updates = result_of("host.security-updates");
+  EXPECT_EQ(updates.status, Status::fail);
+  EXPECT_EQ(updates.failing, (std::vector<std::string>{"openssl-libs", "openssl"}));
+  ASSERT_TRUE(write_file_atomic(dir_ / "dnf-security.txt", "").ok());
+  EXPECT_EQ(result_of("host.security-updates").status, Status::pass);
+
   // The collector found no /var/run/reboot-required: the manifest says so.
   Manifest m;
   m.schema = std::string(kSnapshotSchema);

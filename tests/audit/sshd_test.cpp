@@ -136,5 +136,29 @@ TEST(SshdConfig, Errors) {
   EXPECT_EQ(d.error().message, "c:1:9: Include '/etc/ssh/x.conf': cannot be read");
 }
 
+TEST(SshdMatchSpecs, OneConnectionPerBlockThatTheBlockSelects) {
+  auto c = parse_sshd_config(
+      "PasswordAuthentication no\n"
+      "Match User backup,!root Address 10.1.0.0/16\n  PasswordAuthentication yes\n"
+      "Match Host *.example.org\n  X11Forwarding no\n"
+      "Match LocalPort 2222\n  PermitRootLogin no\n"
+      "Match Group admins\n  AllowTcpForwarding no\n"
+      "Match User !root\n  AllowTcpForwarding no\n"
+      "Match User backup Address 10.1.0.0/16\n  Banner none\n"
+      "Match User a;b\n  Banner none\n",
+      "/etc/ssh/sshd_config", nullptr);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  std::vector<std::string> skipped;
+  auto specs = sshd_match_specs(*c, &skipped);
+  EXPECT_EQ(specs, (std::vector<std::string>{
+                       "user=backup,host=probe.invalid,addr=10.1.0.0",
+                       "user=mailwarden-probe,host=x.example.org,addr=192.0.2.1",
+                       "user=mailwarden-probe,host=probe.invalid,addr=192.0.2.1,lport=2222"}));
+  ASSERT_EQ(skipped.size(), 3u);
+  EXPECT_NE(skipped[0].find("Group"), std::string::npos) << skipped[0];
+  EXPECT_NE(skipped[1].find("negated"), std::string::npos) << skipped[1];
+  EXPECT_NE(skipped[2].find("a;b"), std::string::npos) << skipped[2];
+}
+
 }  // namespace
 }  // namespace mw::audit
