@@ -3,6 +3,8 @@
 // whether a fix is installed are in zimbra_version.cpp; this file words the result.
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include <algorithm>
 #include <mutex>
 
@@ -145,7 +147,10 @@ ControlResult evaluate_release(const Control& c, const Facts& f, const CveTable*
                      rel->patch.empty() ? file : fmt::format("{} (Patch {})", file, rel->patch)});
   r.facts.push_back({"CVE table",
                      fmt::format("{} CVEs, as of {}", table->cves.size(), table->as_of),
-                     table->location});
+                     // Relative to the catalog: the same report wherever the tool is installed.
+                     "catalog " + (std::filesystem::path(table->location).parent_path().filename() /
+                                   std::filesystem::path(table->location).filename())
+                                      .string()});
   r.facts.push_back({"snapshot taken", f.collected_at.empty() ? "(unknown)" : f.collected_at,
                      f.collected_at.empty() ? "no manifest.json" : "manifest.json"});
 
