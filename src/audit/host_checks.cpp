@@ -85,23 +85,7 @@ std::string crontab_fix(const std::vector<const CronDeletion*>& short_lived,
 // Minimum `rotate` for `days` with the stanza's period (one rotation a day at most for size,
 // maxsize or no period).
 long rotate_needed(const LogrotateOptions& o, long days) {
-  long hours = 24;
-  switch (o.every) {
-    case RotateEvery::hourly:
-      hours = 1;
-      break;
-    case RotateEvery::weekly:
-      hours = 24 * 7;
-      break;
-    case RotateEvery::monthly:
-      hours = 24 * 30;
-      break;
-    case RotateEvery::yearly:
-      hours = 24 * 365;
-      break;
-    default:
-      break;
-  }
+  long hours = rotate_every_hours(o.every);
   if (!o.maxsize.empty()) hours = std::min(hours, 24L);
   return (days * 24 + hours - 1) / hours;
 }

@@ -959,29 +959,28 @@ LogrotateConfig parse_logrotate(const std::vector<HostFile>& files) {
   return LogrotateReader(files).run();
 }
 
+long rotate_every_hours(RotateEvery e) {
+  switch (e) {
+    case RotateEvery::hourly:
+      return 1;
+    case RotateEvery::weekly:
+      return 24 * 7;
+    case RotateEvery::monthly:
+      return 24 * 30;
+    case RotateEvery::yearly:
+      return 24 * 365;
+    default:
+      return 24;
+  }
+}
+
 LogRetention logrotate_retention(const LogrotateOptions& o) {
   LogRetention r;
   auto where = [](const std::string& at) {
     return at.empty() ? std::string("logrotate's default") : at;
   };
-  long hours = 24;
+  long hours = rotate_every_hours(o.every);
   std::string period;
-  switch (o.every) {
-    case RotateEvery::hourly:
-      hours = 1;
-      break;
-    case RotateEvery::weekly:
-      hours = 24 * 7;
-      break;
-    case RotateEvery::monthly:
-      hours = 24 * 30;
-      break;
-    case RotateEvery::yearly:
-      hours = 24 * 365;
-      break;
-    default:
-      break;
-  }
   if (o.every == RotateEvery::size) {
     period = fmt::format("size {} ({}; up to one rotation a day)", o.size, o.every_at);
   } else if (o.every == RotateEvery::unset) {

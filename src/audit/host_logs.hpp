@@ -62,6 +62,9 @@ bool deletion_reaches(const CronDeletion& d, std::string_view path);
 
 enum class RotateEvery : std::uint8_t { unset, hourly, daily, weekly, monthly, yearly, size };
 std::string_view rotate_every_name(RotateEvery e);  // "daily", ...; "size", "unset"
+// Hours between rotations for a period (months 30 days, years 365); size and unset: 24, at
+// most one rotation a day (logrotate runs daily).
+long rotate_every_hours(RotateEvery e);
 
 // The options that decide how long rotated copies live, each with where it was set
 // ("/etc/logrotate.conf:9"); an empty `_at` means logrotate's built-in default.

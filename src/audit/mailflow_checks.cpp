@@ -14,24 +14,7 @@ namespace mw::audit {
 namespace {
 
 using detail::ascii_lower;
-using detail::is_space;
 using detail::trim;
-
-// A Postfix list value split into its elements ("a, b c" -> a b c): commas and blanks separate.
-std::vector<std::string> words(std::string_view v) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : v) {
-    if (ch == ',' || is_space(ch)) {
-      if (!cur.empty()) out.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur += ch;
-    }
-  }
-  if (!cur.empty()) out.push_back(std::move(cur));
-  return out;
-}
 
 struct Param {
   std::string value;
@@ -132,21 +115,22 @@ ControlResult rbl(const Control& c, const Facts& f) {
   if (f.postconf) {
     for (const auto& p : f.postconf->params) {
       if (!p.name.starts_with("smtpd_") || !p.name.ends_with("_restrictions")) continue;
-      auto w = words(p.value);
+      auto w = split_list(p.value);
       for (std::size_t i = 0; i + 1 < w.size(); ++i) {
         if (w[i] == "reject_rbl_client" || w[i] == "reject_rhsbl_client" ||
             w[i] == "reject_rhsbl_sender") {
-          lists.push_back(w[i + 1]);
-          r.facts.push_back({fmt::format("postconf {}", p.name), w[i] + " " + w[i + 1],
+          lists.emplace_back(w[i + 1]);
+          r.facts.push_back({fmt::format("postconf {}", p.name),
+                             fmt::format("{} {}", w[i], w[i + 1]),
                              fmt::format("{}:{}", origin_of(f, "postconf"), p.line)});
         }
       }
     }
   } else {
     for (auto v : f.server->entry.values("zimbraMtaRestriction")) {
-      auto w = words(v);
+      auto w = split_list(v);
       if (w.size() == 2 && (w[0] == "reject_rbl_client" || w[0] == "reject_rhsbl_client")) {
-        lists.push_back(w[1]);
+        lists.emplace_back(w[1]);
         r.facts.push_back({"server: zimbraMtaRestriction", std::string(v), f.server->file});
       }
     }
@@ -165,12 +149,12 @@ ControlResult rbl(const Control& c, const Facts& f) {
     for (const auto* s : smtp_services(f)) postscreen = postscreen || s->command == "postscreen";
     r.facts.push_back({"postconf postscreen_dnsbl_sites", sites.value, sites.origin});
     r.facts.push_back({"postconf postscreen_dnsbl_action", act, action.origin});
-    if (!words(sites.value).empty() && act != "ignore") {
+    if (!split_list(sites.value).empty() && act != "ignore") {
       if (f.master && !postscreen) {
         r.facts.push_back({"postscreen on port 25", "no (smtp is not served by postscreen)",
                            origin_of(f, "master")});
       } else {
-        screens = words(sites.value);
+        for (auto site : split_list(sites.value)) screens.emplace_back(site);
       }
     }
   }
@@ -207,7 +191,7 @@ ControlResult per_account_rate_limit(const Control& c, const Facts& f) {
   }
   for (const char* name : {"smtpd_data_restrictions", "smtpd_end_of_data_restrictions"}) {
     auto p = postconf(f, name);
-    auto w = words(p.value);
+    auto w = split_list(p.value);
     if (std::find(w.begin(), w.end(), "check_policy_service") != w.end()) {
       r.facts.push_back({fmt::format("postconf {}", name), p.value, p.origin});
       r.detail = fmt::format("a policy service is consulted in {}", name);
@@ -217,7 +201,7 @@ ControlResult per_account_rate_limit(const Control& c, const Facts& f) {
   std::string late;
   {
     auto p = postconf(f, "smtpd_recipient_restrictions");
-    auto w = words(p.value);
+    auto w = split_list(p.value);
     bool permitted = false;
     for (std::size_t i = 0; i < w.size(); ++i) {
       if (w[i] == "permit_sasl_authenticated" || w[i] == "permit_mynetworks" || w[i] == "permit") {
@@ -277,8 +261,7 @@ std::optional<std::vector<std::string_view>> allowed_protocols(std::string_view 
     }
     return std::nullopt;
   };
-  for (auto& w : words(list)) {
-    std::string_view t = w;
+  for (std::string_view t : split_list(list)) {
     // ':' also separates (postconf(5)).
     std::vector<std::string_view> parts;
     std::size_t start = 0;

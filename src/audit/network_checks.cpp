@@ -200,25 +200,20 @@ ControlResult memcached_bind(const Control& c, const Facts& f) {
   // The clients must point at loopback too: a client list naming another address means either
   // memcached is reached over the network or the mailbox's cache is broken.
   if (f.server) {
-    std::vector<std::string> remote;
-    for (auto v : f.server->entry.values("zimbraMemcachedClientServerList")) {
-      auto host = v.substr(0, v.rfind(':') == std::string_view::npos ? v.size() : v.rfind(':'));
-      if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1") {
-        remote.emplace_back(v);
-      }
-    }
-    std::string list;
+    std::string list, remote;
     for (auto v : f.server->entry.values("zimbraMemcachedClientServerList")) {
       list += (list.empty() ? "" : ", ") + std::string(v);
+      auto host = v.substr(0, std::min(v.rfind(':'), v.size()));
+      if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1") {
+        remote += (remote.empty() ? "" : ", ") + std::string(v);
+      }
     }
     r.facts.push_back({"server: zimbraMemcachedClientServerList", list.empty() ? "absent" : list,
                        f.server->file});
     if (!remote.empty()) {
       r.status = Status::fail;
-      std::string names;
-      for (const auto& x : remote) names += (names.empty() ? "" : ", ") + x;
       r.detail += fmt::format("{}zimbraMemcachedClientServerList names {}, not 127.0.0.1",
-                              r.detail.empty() ? "" : "; ", names);
+                              r.detail.empty() ? "" : "; ", remote);
     }
   }
   if (r.status == Status::fail) {

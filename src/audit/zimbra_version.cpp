@@ -10,12 +10,11 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 
 #include "catalog/ports.hpp"
+#include "core/atomic_file.hpp"
 
 namespace mw::audit {
 
@@ -625,18 +624,9 @@ Result<CveTable> parse_cve_table(std::string_view text, std::string_view name) {
 
 Result<CveTable> load_cve_table(const std::filesystem::path& file) {
   const std::string name = file.string();
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(file, ec);
-  if (ec) return Error{fmt::format("{}: cannot read: {}", name, ec.message())};
-  if (size > kMaxTableBytes)
-    return Error{fmt::format("{}: {} bytes is more than a CVE table may hold ({} bytes)", name,
-                             size, kMaxTableBytes)};
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Error{fmt::format("{}: cannot open: {}", name, std::strerror(errno))};
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return Error{fmt::format("{}: read error", name)};
-  return parse_cve_table(text.str(), name);
+  auto text = read_file(file, kMaxTableBytes);
+  if (!text) return Error{fmt::format("{}: cannot read: {}", name, text.error().message)};
+  return parse_cve_table(*text, name);
 }
 
 std::filesystem::path cve_table_path() {
