@@ -48,8 +48,11 @@ std::string versions_list(const std::vector<ZimbraVersion>& vs) {
 std::string describe(const Applying& a, const CveTable& table, const ZimbraVersion& installed,
                      std::optional<std::int64_t> snapshot_day) {
   const CveEntry& c = *a.cve;
-  std::string s = fmt::format("{} ({}", c.id, rating_name(c.rating));
-  if (c.cvss) s += fmt::format(" {:.1f}", *c.cvss);
+  // Zimbra's rating first (what its advisories print), then the score it comes from.
+  const ZimbraRating zr = zimbra_rating(c.cvss);
+  std::string s = c.cvss ? fmt::format("{} (Zimbra {}, CVSS {:.1f} {}", c.id,
+                                       zimbra_rating_name(zr), *c.cvss, rating_name(c.rating))
+                         : fmt::format("{} (unrated: no CVSS score", c.id);
   if (c.exploited) s += fmt::format(", exploited: CISA KEV since {}", c.kev_added);
   s += "): " + c.summary;
   if (a.verdict.line_fix) {
@@ -72,10 +75,10 @@ std::string describe(const Applying& a, const CveTable& table, const ZimbraVersi
     s += age >= 0 ? fmt::format(", public since {} ({} days before the snapshot)", c.published, age)
                   : fmt::format(", published {} ({} days after the snapshot)", c.published, -age);
   }
-  if (auto it = table.deadline_days.find(c.rating); it != table.deadline_days.end() && published) {
+  if (auto it = table.deadline_days.find(zr); it != table.deadline_days.end() && published) {
     const std::int64_t due = *published + it->second;
     s += fmt::format(", patch deadline {} ({} days for {})", date_name(due), it->second,
-                     rating_name(c.rating));
+                     zimbra_rating_name(zr));
     if (snapshot_day && *snapshot_day > due)
       s += fmt::format(": overdue by {} days at the snapshot", *snapshot_day - due);
   }
@@ -160,10 +163,10 @@ ControlResult evaluate_release(const Control& c, const Facts& f, const CveTable*
     FixVerdict v = check_fix(rel->version, cve.fixed_in, cve.introduced);
     if (v.applies) applying.push_back({&cve, v});
   }
-  // Known exploited first, then by rating, then in table order.
+  // Known exploited first, then by score (unrated last), then in table order.
   std::stable_sort(applying.begin(), applying.end(), [](const Applying& a, const Applying& b) {
     if (a.cve->exploited != b.cve->exploited) return a.cve->exploited;
-    return a.cve->rating < b.cve->rating;
+    return a.cve->cvss.value_or(-1.0) > b.cve->cvss.value_or(-1.0);
   });
 
   std::string staleness;

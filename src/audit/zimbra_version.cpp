@@ -374,6 +374,36 @@ std::string_view rating_name(CveRating r) {
   return "unrated";
 }
 
+CveRating cvss_severity(double score) {
+  if (score >= 9.0) return CveRating::critical;
+  if (score >= 7.0) return CveRating::high;
+  if (score >= 4.0) return CveRating::medium;
+  if (score > 0.0) return CveRating::low;
+  return CveRating::unrated;
+}
+
+std::string_view zimbra_rating_name(ZimbraRating r) {
+  switch (r) {
+    case ZimbraRating::critical:
+      return "critical";
+    case ZimbraRating::major:
+      return "major";
+    case ZimbraRating::minor:
+      return "minor";
+    case ZimbraRating::unrated:
+      return "unrated";
+  }
+  return "unrated";
+}
+
+ZimbraRating zimbra_rating(std::optional<double> cvss) {
+  if (!cvss) return ZimbraRating::unrated;
+  // Scores have one decimal; 7.95 would not be a CVSS score, so ">= 8.0" is the whole rule.
+  if (*cvss >= 8.0) return ZimbraRating::critical;
+  if (*cvss >= 5.0) return ZimbraRating::major;
+  return ZimbraRating::minor;
+}
+
 namespace {
 
 struct TableError {
@@ -391,6 +421,16 @@ constexpr std::array<CveRating, 5> kRatings = {
 std::optional<CveRating> rating_of(std::string_view s) {
   for (auto r : kRatings) {
     if (rating_name(r) == s) return r;
+  }
+  return std::nullopt;
+}
+
+constexpr std::array<ZimbraRating, 3> kZimbraRatings = {ZimbraRating::critical, ZimbraRating::major,
+                                                        ZimbraRating::minor};
+
+std::optional<ZimbraRating> zimbra_rating_of(std::string_view s) {
+  for (auto r : kZimbraRatings) {
+    if (zimbra_rating_name(r) == s) return r;
   }
   return std::nullopt;
 }
@@ -519,10 +559,10 @@ class TableParser {
         t.deadlines_source = string_of(node, f);
         continue;
       }
-      auto r = rating_of(k);
+      auto r = zimbra_rating_of(k);
       if (!r)
         fail(key.source(), f,
-             fmt::format("unknown key (expected source or a rating: {})", ratings_list()));
+             "unknown key (expected source or a Zimbra rating: critical, major, minor)");
       const auto* days = node.as_integer();
       if (days == nullptr || days->get() < 1 || days->get() > 3650)
         fail(node, f, "expected a number of days, 1-3650");
@@ -561,6 +601,10 @@ class TableParser {
       if (!score || !std::isfinite(*score) || *score < 0.0 || *score > 10.0)
         fail(*n, field(i, "cvss"), "expected a CVSS score, 0.0-10.0");
       e.cvss = score;
+      if (cvss_severity(*score) != e.rating)
+        fail(*ct.get("rating"), field(i, "rating"),
+             fmt::format("'{}' does not match cvss {:.1f} (CVSS 3.1 severity: {})",
+                         rating_name(e.rating), *score, rating_name(cvss_severity(*score))));
     }
     e.summary = required(ct, at, "summary", field(i, "summary"));
     e.published = date_string(ct, at, "published", field(i, "published"));

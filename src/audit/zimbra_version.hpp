@@ -109,6 +109,18 @@ std::optional<std::int64_t> civil_day(std::string_view date);
 // record carries no score); the file header says so.
 enum class CveRating : std::uint8_t { critical, high, medium, low, unrated };
 std::string_view rating_name(CveRating r);
+// The CVSS 3.x base severity of a score (FIRST's CVSS 3.1 specification, section 5): critical
+// 9.0-10.0, high 7.0-8.9, medium 4.0-6.9, low 0.1-3.9; a 0.0 score is "none", which the table
+// has no use for: unrated.
+CveRating cvss_severity(double score);
+
+// Zimbra's own classification of a vulnerability by its CVSS score (wiki.zimbra.com, "Zimbra
+// Vulnerability Rating Classification"): Critical 8.0-10.0, Major 5.0-7.9, Minor 0.0-4.9. It
+// is what Zimbra's advisories print and what its response policy is keyed on, so patch
+// deadlines are keyed on it too. unrated without a score.
+enum class ZimbraRating : std::uint8_t { critical, major, minor, unrated };
+std::string_view zimbra_rating_name(ZimbraRating r);
+ZimbraRating zimbra_rating(std::optional<double> cvss);
 
 struct CveEntry {
   std::string id;  // "CVE-2024-45519"
@@ -127,9 +139,10 @@ struct CveEntry {
 struct CveTable {
   std::string as_of;  // "2026-11-29": the table knows of nothing later
   std::vector<std::string> sources;
-  std::string rating_scale;                // what `rating` means
-  std::map<CveRating, int> deadline_days;  // days after publication, per rating; may be empty
-  std::string deadlines_source;            // where the deadlines come from, or why none
+  std::string rating_scale;  // what `rating` means
+  std::map<ZimbraRating, int>
+      deadline_days;             // days after publication, per Zimbra rating; may be empty
+  std::string deadlines_source;  // where the deadlines come from, or why none
   std::vector<CveEntry> cves;
   std::string location;  // the file it was loaded from
 };
@@ -137,10 +150,12 @@ struct CveTable {
 // Schema (unknown keys are errors; errors name name:line:column and the field, `cve[N]`
 // counting [[cve]] sections from 0):
 //   as_of = "YYYY-MM-DD"  sources = ["..."]  rating_scale = "..."
-//   [deadlines] source = "..."  critical = 30 ...   (rating -> days, 1-3650; optional)
+//   [deadlines] source = "..."  critical = 30 ...   (Zimbra rating critical/major/minor ->
+//               days, 1-3650; optional)
 //   [[cve]] id, rating, summary, fixed_in = ["8.8.15.P46", "10.0.9"], published, source
 //           (required); cvss (0-10), introduced, exploited + kev_added (together) (optional).
-// fixed_in has at most one release per line; ids are unique.
+// fixed_in has at most one release per line; ids are unique; with a cvss score, rating must be
+// that score's CVSS severity (a mistyped score or rating is caught when the table loads).
 Result<CveTable> parse_cve_table(std::string_view text, std::string_view name);
 Result<CveTable> load_cve_table(const std::filesystem::path& file);
 // catalog_dir()/zimbra/cves.toml ($MAILWARDEN_CATALOG or the compiled-in catalog).

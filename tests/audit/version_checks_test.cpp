@@ -298,6 +298,33 @@ TEST(CivilDay, Dates) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Ratings
+
+TEST(Ratings, CvssSeverityBoundaries) {
+  EXPECT_EQ(cvss_severity(10.0), CveRating::critical);
+  EXPECT_EQ(cvss_severity(9.0), CveRating::critical);
+  EXPECT_EQ(cvss_severity(8.9), CveRating::high);
+  EXPECT_EQ(cvss_severity(7.0), CveRating::high);
+  EXPECT_EQ(cvss_severity(6.9), CveRating::medium);
+  EXPECT_EQ(cvss_severity(4.0), CveRating::medium);
+  EXPECT_EQ(cvss_severity(3.9), CveRating::low);
+  EXPECT_EQ(cvss_severity(0.1), CveRating::low);
+  EXPECT_EQ(cvss_severity(0.0), CveRating::unrated);
+}
+
+TEST(Ratings, ZimbraClassificationBoundaries) {
+  // Critical 8.0-10.0, Major 5.0-7.9, Minor 0.0-4.9.
+  EXPECT_EQ(zimbra_rating(10.0), ZimbraRating::critical);
+  EXPECT_EQ(zimbra_rating(8.0), ZimbraRating::critical);
+  EXPECT_EQ(zimbra_rating(7.9), ZimbraRating::major);
+  EXPECT_EQ(zimbra_rating(5.0), ZimbraRating::major);
+  EXPECT_EQ(zimbra_rating(4.9), ZimbraRating::minor);
+  EXPECT_EQ(zimbra_rating(0.0), ZimbraRating::minor);
+  EXPECT_EQ(zimbra_rating(std::nullopt), ZimbraRating::unrated);
+  EXPECT_EQ(zimbra_rating_name(ZimbraRating::major), "major");
+}
+
+// ---------------------------------------------------------------------------------------------
 // The CVE table
 
 constexpr const char* kTable = R"(as_of = "2026-06-01"
@@ -332,7 +359,8 @@ source = "record"
 
 [[cve]]
 id = "CVE-2026-00001"
-rating = "critical"
+rating = "high"
+cvss = 8.1
 summary = "made up, for the deadline"
 fixed_in = ["10.1.20"]
 introduced = "10.0.0"
@@ -352,7 +380,7 @@ TEST(CveTable, Parses) {
   EXPECT_EQ(t->as_of, "2026-06-01");
   EXPECT_EQ(t->deadlines_source, "test policy");
   ASSERT_EQ(t->deadline_days.size(), 1u);
-  EXPECT_EQ(t->deadline_days.at(CveRating::critical), 30);
+  EXPECT_EQ(t->deadline_days.at(ZimbraRating::critical), 30);
   ASSERT_EQ(t->cves.size(), 3u);
   const auto& c = t->cves[0];
   EXPECT_EQ(c.id, "CVE-2024-45519");
@@ -366,7 +394,8 @@ TEST(CveTable, Parses) {
   EXPECT_FALSE(t->cves[1].introduced);
   ASSERT_TRUE(t->cves[2].introduced);
   EXPECT_EQ(version_name(*t->cves[2].introduced), "10.0.0");
-  EXPECT_FALSE(t->cves[2].cvss);
+  EXPECT_EQ(t->cves[2].cvss, 8.1);
+  EXPECT_EQ(t->cves[2].rating, CveRating::high);
 }
 
 struct BadTable {
@@ -409,12 +438,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadTable{with_line(7, "critical = 0"),
                  "t.toml:7:12: deadlines.critical: expected a number of days"},
         BadTable{with_line(7, "urgent = 3"), "t.toml:7:1: deadlines.urgent: unknown key"},
+        // Deadlines are keyed on Zimbra's rating, not on the CVSS severity names.
+        BadTable{with_line(7, "high = 3"),
+                 "t.toml:7:1: deadlines.high: unknown key (expected "
+                 "source or a Zimbra rating: critical, major, minor)"},
         BadTable{with_line(6, "# no source"), "t.toml:5:1: deadlines.source: missing"},
         BadTable{with_line(10, "id = \"CVE-24-45519\""),
                  "t.toml:10:6: cve[0].id: 'CVE-24-45519' is not a CVE id"},
         BadTable{with_line(11, "rating = \"severe\""),
                  "t.toml:11:10: cve[0].rating: unknown rating 'severe'"},
         BadTable{with_line(12, "cvss = 11.0"), "t.toml:12:8: cve[0].cvss: expected a CVSS score"},
+        BadTable{with_line(12, "cvss = 7.5"),
+                 "t.toml:11:10: cve[0].rating: 'critical' does not match cvss 7.5 (CVSS 3.1 "
+                 "severity: high)"},
         BadTable{with_line(14, "fixed_in = [\"8.8.15.P46\", \"9.0.0.Q41\"]"),
                  "t.toml:14:27: cve[0].fixed_in[1]: '9.0.0.Q41' is not a Zimbra version"},
         BadTable{with_line(14, "fixed_in = [\"10.1.1\", \"10.1.5\"]"),
@@ -431,8 +467,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadTable{with_line(18, "sauce = \"record\""), "t.toml:18:1: cve[0].sauce: unknown key"},
         BadTable{with_line(21, "id = \"CVE-2024-45519\""),
                  "t.toml:21:6: cve[1].id: CVE-2024-45519 is already listed by cve[0] at line 9"},
-        BadTable{with_line(36, "introduced = \"10.0\""),
-                 "t.toml:36:14: cve[2].introduced: '10.0' is not a Zimbra version"},
+        BadTable{with_line(37, "introduced = \"10.0\""),
+                 "t.toml:37:14: cve[2].introduced: '10.0' is not a Zimbra version"},
         BadTable{with_line(26, "exploited = false"),
                  "t.toml:27:13: cve[1].kev_added: kev_added without exploited = true"},
         BadTable{"as_of = \"2026-06-01\"\n", "t.toml:1:1: cve: missing"},
@@ -542,18 +578,36 @@ TEST(VersionCheck, FailListsEachCveWithItsFixKevAndAge) {
   EXPECT_THAT(r.failing, ElementsAre("CVE-2025-27915", "CVE-2026-00001"));
   EXPECT_THAT(r.detail, StartsWith("Zimbra 10.1.3 (network edition) lacks the fixes for 2 CVE(s) "
                                    "in the table (as of 2026-06-01), 1 known exploited; "));
-  EXPECT_THAT(r.detail, HasSubstr("CVE-2025-27915 (medium 5.4, exploited: CISA KEV since "
+  EXPECT_THAT(r.detail, HasSubstr("CVE-2025-27915 (Zimbra major, CVSS 5.4 medium, exploited: "
+                                  "CISA KEV since "
                                   "2025-10-07): ICS XSS, fixed in 10.1.5, public since "
                                   "2025-03-12 (355 days before the snapshot)"));
   // The deadline of the table's [deadlines] (critical = 30 days after publication).
-  EXPECT_THAT(r.detail, HasSubstr("CVE-2026-00001 (critical): made up, for the deadline, fixed in "
-                                  "10.1.20, public since 2026-01-01 (60 days before the "
-                                  "snapshot), patch deadline 2026-01-31 (30 days for critical): "
-                                  "overdue by 30 days at the snapshot"));
+  EXPECT_THAT(r.detail, HasSubstr("CVE-2026-00001 (Zimbra critical, CVSS 8.1 high): made up, for "
+                                  "the deadline, fixed in 10.1.20, public since 2026-01-01 (60 "
+                                  "days before the snapshot), patch deadline 2026-01-31 (30 days "
+                                  "for critical): overdue by 30 days at the snapshot"));
   EXPECT_THAT(r.detail, Not(HasSubstr("CVE-2024-45519")));  // 10.1.1 fixed it
   EXPECT_THAT(r.remediation, HasSubstr("apt-get install zimbra-patch"));
   EXPECT_THAT(r.remediation, HasSubstr("at least 10.1.20"));
   EXPECT_THAT(r.remediation, HasSubstr("./install.sh"));
+}
+
+TEST(VersionCheck, AnUnscoredCveIsUnratedAndSortsLast) {
+  // cve[1] (CVE-2025-27915) without its score: the record had none.
+  std::string text = with_line(22, "rating = \"unrated\"");
+  for (const std::string cut : {"cvss = 5.4\n", "exploited = true\nkev_added = \"2025-10-07\"\n"}) {
+    const auto at = text.find(cut);
+    ASSERT_NE(at, std::string::npos) << cut;
+    text.erase(at, cut.size());
+  }
+  auto table = table_from(text);
+  ASSERT_TRUE(table);
+  ASSERT_FALSE(table->cves[1].cvss);
+  auto r = run(facts_with("Release 10.1.3.GA.1 U NETWORK edition."), table);
+  ASSERT_EQ(r.status, Status::fail);
+  EXPECT_THAT(r.failing, ElementsAre("CVE-2026-00001", "CVE-2025-27915"));
+  EXPECT_THAT(r.detail, HasSubstr("CVE-2025-27915 (unrated: no CVSS score): ICS XSS"));
 }
 
 TEST(VersionCheck, WithoutSnapshotDateNoAgeButStillTheDeadline) {
@@ -644,9 +698,9 @@ TEST(VersionCheck, TheDefaultExampleLacksTheFixesAfter10_1_3) {
   auto r = evaluate(*c, *f, builtin_checks());
   ASSERT_EQ(r.status, Status::fail) << r.detail;
   // 10.1.3 GA has the 10.1.1 postjournal fix; it lacks everything fixed from 10.1.4 on. The only
-  // known exploited one (CISA KEV) comes first, then by CVSS severity.
+  // known exploited one (CISA KEV) comes first, then by CVSS score (unrated last).
   EXPECT_THAT(r.failing,
-              ElementsAre("CVE-2025-27915", "CVE-2026-93642", "CVE-2025-66376", "CVE-2026-73570",
+              ElementsAre("CVE-2025-27915", "CVE-2026-93642", "CVE-2026-73570", "CVE-2025-66376",
                           "CVE-2025-25065", "CVE-2025-62763", "CVE-2025-25064"));
   EXPECT_THAT(r.detail, StartsWith("Zimbra 10.1.3 (network edition) lacks the fixes for 7 CVE(s)"));
   EXPECT_THAT(r.remediation, HasSubstr("at least 10.1.21"));
