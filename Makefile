@@ -22,6 +22,9 @@ build: deps build/release/build.ninja
 # Its exit code says how bad the worst finding is (1-3); only 4 (the audit could not run) fails.
 run: build
 	./build/release/mailwarden audit --snapshot $(SNAPSHOT) || [ $$? -lt 4 ]
+	./build/release/mailwarden audit --snapshot $(SNAPSHOT) --format html \
+	  >build/audit-report.html || [ $$? -lt 4 ]
+	@echo "HTML report: $(CURDIR)/build/audit-report.html"
 
 # Unit, golden, fuzz-corpus replay and e2e tests in one ASan+UBSan build.
 test: deps build/asan/build.ninja

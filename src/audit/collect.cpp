@@ -725,6 +725,7 @@ class Collector {
 
   void add(ManifestEntry e) {
     std::lock_guard lock(mu_);
+    if (o_.on_entry) o_.on_entry(e);
     entries_.push_back(std::move(e));
   }
 

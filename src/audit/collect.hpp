@@ -95,6 +95,8 @@ std::vector<std::string> zimbra_argv(const std::string& runuser,
 // with a hyphen; at most 253 characters): the only domain and server names passed as arguments.
 bool is_host_name(std::string_view s);
 
+struct ManifestEntry;
+
 struct CollectOptions {
   std::filesystem::path out_dir;  // empty: mailwarden-snapshot-<host>-<YYYYmmdd-HHMMSS> in cwd
   // The host's file system: raw files are read and programs looked for under it. "/" on a real
@@ -105,6 +107,9 @@ struct CollectOptions {
   std::string host;              // "" -> gethostname()
   unsigned parallelism = 4;      // commands in flight at once
   const Clock* clock = nullptr;  // collected_at and the default directory name; nullptr: system
+  // Called once per manifest entry as it completes (from the collecting threads, one call at a
+  // time): progress on a terminal.
+  std::function<void(const ManifestEntry&)> on_entry;
 };
 
 struct ManifestEntry {

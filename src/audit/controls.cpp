@@ -29,9 +29,10 @@ constexpr std::array<std::string_view, 12> kOps = {
     "duration_le", "contains", "not_contains", "empty", "not_empty", "in"};
 constexpr std::array<std::string_view, 6> kKinds = {"attr", "localconfig", "postconf",
                                                     "sshd", "package",     "custom"};
-constexpr std::array<std::string_view, 10> kControlKeys = {
-    "id",    "title", "severity", "guides",      "rationale",
-    "notes", "check", "applies",  "remediation", "fix_value"};
+constexpr std::array<std::string_view, 11> kControlKeys = {
+    "id",    "title",   "severity",    "guides",    "rationale", "notes",
+    "check", "applies", "remediation", "fix_value", "scope"};
+constexpr std::array<std::string_view, 2> kScopes = {"zimbra", "exchange"};
 constexpr std::array<std::string_view, 10> kCheckKeys = {
     "kind",   "level", "name", "op",        "value",
     "values", "min",   "max",  "installed", "zero_is_infinite"};
@@ -196,6 +197,7 @@ class Parser {
            fmt::format("'{}' is already defined at line {}", c.id, it->second));
     }
     c.title = str(t, "title", prefix, true);
+    if (t.get("scope")) c.scope = static_cast<Scope>(choice(t, "scope", prefix, kScopes));
     c.severity = static_cast<Severity>(choice(t, "severity", prefix, kSeverities));
     c.rationale = str(t, "rationale", prefix, true);
     c.notes = str(t, "notes", prefix, false);
@@ -251,6 +253,10 @@ std::string_view severity_name(Severity s) {
 int severity_weight(Severity s) {
   constexpr std::array<int, 5> kWeights = {10, 5, 3, 1, 0};
   return kWeights[static_cast<std::size_t>(s)];
+}
+
+std::string_view scope_name(Scope s) {
+  return kScopes[static_cast<std::size_t>(s)];
 }
 
 std::string_view level_name(Level l) {

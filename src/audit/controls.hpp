@@ -63,6 +63,12 @@ struct Check {
   bool zero_is_infinite = false;
 };
 
+// Which product's facts a control reads: a Zimbra snapshot (--snapshot) or an Exchange server's
+// IIS configuration (--iis-config). The command runs a scope's controls only when its facts
+// were given.
+enum class Scope : std::uint8_t { zimbra, exchange };
+std::string_view scope_name(Scope s);  // "zimbra", "exchange"
+
 // When a control applies; otherwise it is not_applicable with `reason`.
 struct Applicability {
   std::optional<std::string> topology;  // "single" or "multi"
@@ -72,6 +78,7 @@ struct Applicability {
 struct Control {
   std::string id;  // "zimbra.password.min-length"
   std::string title;
+  Scope scope = Scope::zimbra;  // `scope`; "zimbra" when absent
   Severity severity = Severity::medium;
   std::vector<std::string> guides;  // which guide(s) demand it, with the section
   std::string rationale;            // one or two sentences

@@ -344,6 +344,7 @@ CustomChecks builtin_checks() {
   add_mailflow_checks(checks);
   add_host_checks(checks);
   add_version_checks(checks);
+  add_iis_checks(checks);
   return checks;
 }
 

@@ -18,5 +18,7 @@ void add_mailflow_checks(CustomChecks& checks);
 void add_host_checks(CustomChecks& checks);
 // The Zimbra release against the table of fixed CVEs (version_checks.cpp).
 void add_version_checks(CustomChecks& checks);
+// Exchange: the IIS restriction of the admin center, /ecp (iis_checks.cpp).
+void add_iis_checks(CustomChecks& checks);
 
 }  // namespace mw::audit

@@ -9,12 +9,14 @@
 
 #include "audit/attrs.hpp"
 #include "audit/dpkg.hpp"
+#include "audit/iis.hpp"
 #include "audit/localconfig.hpp"
 #include "audit/postconf.hpp"
 #include "audit/ss.hpp"
 #include "audit/sshd.hpp"
 #include "audit/zmprov.hpp"
 #include "catalog/ports.hpp"
+#include "firewall/plan.hpp"
 #include "firewall/ruleset.hpp"
 
 namespace mw::audit {
@@ -101,6 +103,15 @@ struct Facts {
   const LocalconfigKeyTable* localconfig_keys = nullptr;
   // The product's port catalog (which ports are internal), when loaded.
   const PortCatalog* ports = nullptr;
+
+  // Exchange: IIS's applicationHost.config (--iis-config), nullopt when not given; why it is
+  // missing (not given, does not parse) goes in missing["iis"]. iis_file is the name origins
+  // use ("applicationHost.config:LINE"); IisConfig::source holds it too.
+  std::optional<IisConfig> iis;
+  std::string iis_file;
+  // The site's firewall policy (--policy) for the Exchange server: its admin networks, its
+  // servers, iis_site, iis_proxy_mode. nullptr without one.
+  const FirewallPlan* site_plan = nullptr;
 };
 
 }  // namespace mw::audit

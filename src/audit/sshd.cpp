@@ -8,9 +8,13 @@
 #include <array>
 #include <cctype>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include "audit/text_lines.hpp"
+#include "core/address_set.hpp"
+#include "core/ip.hpp"
 #include "core/quote.hpp"
 
 namespace mw::audit {
@@ -135,6 +139,242 @@ class ConfigReader {
   SshdConfig cfg_;
 };
 
+// ---- Match blocks as connections ----
+
+// The words of a Match line as sshd's strdelim() splits them: blanks and '=' separate, a word
+// in double quotes is taken whole, without them. nullopt on an unterminated quote.
+std::optional<std::vector<std::string>> match_words(std::string_view criteria) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  auto sep = [](char c) { return c == ' ' || c == '\t' || c == '='; };
+  while (i < criteria.size()) {
+    while (i < criteria.size() && sep(criteria[i])) ++i;
+    if (i >= criteria.size()) break;
+    if (criteria[i] == '"') {
+      const auto close = criteria.find('"', i + 1);
+      if (close == std::string_view::npos) return std::nullopt;
+      out.emplace_back(criteria.substr(i + 1, close - i - 1));
+      i = close + 1;
+      continue;
+    }
+    const std::size_t start = i;
+    while (i < criteria.size() && !sep(criteria[i])) ++i;
+    out.emplace_back(criteria.substr(start, i - start));
+  }
+  return out;
+}
+
+struct MatchPattern {
+  bool negated = false;
+  std::string text;
+};
+
+std::vector<MatchPattern> split_patterns(std::string_view list) {
+  std::vector<MatchPattern> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const auto comma = list.find(',', start);
+    std::string_view p =
+        list.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    const bool negated = !p.empty() && p.front() == '!';
+    if (negated) p.remove_prefix(1);
+    if (!p.empty()) out.push_back(MatchPattern{negated, std::string(p)});
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string join_patterns(const std::vector<std::vector<MatchPattern>>& lists) {
+  std::string out;
+  for (const auto& l : lists) {
+    for (const auto& p : l) {
+      if (!out.empty()) out += ',';
+      out += (p.negated ? "!" : "") + p.text;
+    }
+  }
+  return out;
+}
+
+// sshd's match_pattern() (match.c): '*' any run of characters, '?' any one character.
+bool sshd_glob(std::string_view s, std::string_view p) {
+  std::size_t si = 0, pi = 0, star = std::string_view::npos, mark = 0;
+  while (si < s.size()) {
+    if (pi < p.size() && p[pi] == '*') {
+      star = pi++;
+      mark = si;
+    } else if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
+      ++si;
+      ++pi;
+    } else if (star != std::string_view::npos) {
+      pi = star + 1;
+      si = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+enum class Criterion { user, host, address };
+
+// As sshd's addr_match_list() (addrmatch.c): a pattern that reads as an address or a CIDR
+// prefix compares numerically, any other as a wildcard pattern on the address text.
+std::optional<Prefix> address_prefix(std::string_view pattern) {
+  auto p = parse_prefix(pattern);
+  if (!p) return std::nullopt;
+  return *p;
+}
+
+bool pattern_matches(Criterion kind, const std::string& value, const std::string& pattern) {
+  switch (kind) {
+    case Criterion::user:
+      return sshd_glob(value, pattern);
+    case Criterion::host:  // match_hostname() ignores case
+      return sshd_glob(detail::ascii_lower(value), detail::ascii_lower(pattern));
+    case Criterion::address:
+      if (const auto p = address_prefix(pattern)) {
+        const auto a = parse_address(value);
+        return a.ok() && a->family == p->addr.family && a->value >= p->first() &&
+               a->value <= p->last();
+      }
+      return sshd_glob(value, pattern);
+  }
+  return false;
+}
+
+// sshd's pattern lists: some positive pattern matches and no negated one does; a repeated
+// criterion needs every one of its lists.
+bool lists_match(Criterion kind, const std::string& value,
+                 const std::vector<std::vector<MatchPattern>>& lists) {
+  for (const auto& l : lists) {
+    bool hit = false;
+    for (const auto& p : l) {
+      if (!pattern_matches(kind, value, p.text)) continue;
+      if (p.negated) return false;
+      hit = true;
+    }
+    if (!hit) return false;
+  }
+  return true;
+}
+
+// Bounds the work of finding one criterion's value in a hostile sshd_config (a Match line may
+// be 1 MiB): candidate values tried x bytes of patterns each one is checked against.
+inline constexpr std::size_t kMatchWorkBudget = std::size_t{1} << 22;
+inline constexpr std::size_t kMaxCandidates = 4096;
+// No pattern longer than this yields a value (values are at most 253 characters).
+inline constexpr std::size_t kMaxPatternLength = 1024;
+
+// What `pattern` matches with its wildcards replaced, trying `star` for each '*' and `one` for
+// each '?' (every combination, the first wildcard varying slowest), at most `limit` of them.
+std::vector<std::string> expansions(std::string_view pattern,
+                                    const std::vector<std::string_view>& star,
+                                    const std::vector<std::string_view>& one, std::size_t limit) {
+  std::vector<std::size_t> at;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '*' || pattern[i] == '?') at.push_back(i);
+  }
+  std::vector<std::size_t> pick(at.size(), 0);
+  std::vector<std::string> out;
+  while (out.size() < limit) {
+    std::string s;
+    std::size_t from = 0;
+    for (std::size_t w = 0; w < at.size(); ++w) {
+      s.append(pattern.substr(from, at[w] - from));
+      s.append(pattern[at[w]] == '*' ? star[pick[w]] : one[pick[w]]);
+      from = at[w] + 1;
+    }
+    s.append(pattern.substr(from));
+    out.push_back(std::move(s));
+    std::size_t w = at.size();
+    while (w > 0) {
+      --w;
+      const std::size_t n = pattern[at[w]] == '*' ? star.size() : one.size();
+      if (++pick[w] < n) break;
+      pick[w] = 0;
+      if (w == 0) return out;
+    }
+    if (at.empty()) break;
+  }
+  return out;
+}
+
+bool valid_spec_value(std::string_view v) {
+  if (v.empty() || v.size() > 253) return false;
+  for (char ch : v) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' ||
+                    ch == '_' || ch == ':' || ch == '@';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// At most `limit` values a connection could have that `pattern` matches: names with wildcards
+// replaced by letters; for addresses only text a real connection shows (canonical, as sshd
+// prints the peer's address), from an address range addresses outside `excluded` (the
+// negated ranges), the lowest first.
+std::vector<std::string> candidates(Criterion kind, const std::string& pattern,
+                                    const AddressSet& excluded, std::size_t limit) {
+  std::vector<std::string> out;
+  if (pattern.size() > kMaxPatternLength) return out;
+  if (kind != Criterion::address) {
+    for (auto& c : expansions(pattern, {"x", "y", "z", "xx", ""}, {"x", "y", "z", "0"}, limit)) {
+      out.push_back(kind == Criterion::host ? detail::ascii_lower(c) : std::move(c));
+    }
+    return out;
+  }
+  if (const auto p = address_prefix(pattern)) {
+    const Family f = p->addr.family;
+    const AddressSet allowed = AddressSet::of(*p).subtract(excluded);
+    // Per stretch of allowed addresses: its first, then ones a byte (IPv4) or a group (IPv6)
+    // further on, which step past wildcard negations ("!10.0.0.*"), then its last.
+    for (const auto& iv : allowed.intervals(f).intervals()) {
+      for (int b = 0; b < family_bits(f) && out.size() < limit; b += f == Family::v4 ? 8 : 16) {
+        const u128 offset = b == 0 ? 0 : u128{1} << b;
+        if (offset > iv.hi - iv.lo) break;
+        out.push_back(to_string(Address{f, iv.lo + offset}));
+      }
+      if (out.size() >= limit) break;
+      out.push_back(to_string(Address{f, iv.hi}));
+    }
+    return out;
+  }
+  for (auto& c : expansions(pattern, {"0", "0.0", "0.0.0", "0.0.0.0", "", ":", "1"},
+                            {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d",
+                             "e", "f", ":", "."},
+                            limit)) {
+    const auto a = parse_address(c);
+    if (a.ok() && to_string(*a) == c) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// A value for one criterion that its lists select, trying their positive patterns in order.
+std::optional<std::string> connection_value(Criterion kind,
+                                            const std::vector<std::vector<MatchPattern>>& lists) {
+  std::size_t bytes = 1;
+  std::vector<Prefix> negated;
+  for (const auto& l : lists) {
+    for (const auto& p : l) {
+      bytes += p.text.size() + 1;
+      if (!p.negated || kind != Criterion::address) continue;
+      if (const auto np = address_prefix(p.text)) negated.push_back(*np);
+    }
+  }
+  const AddressSet excluded = AddressSet::of(negated);
+  std::size_t tries = std::clamp<std::size_t>(kMatchWorkBudget / bytes, 1, kMaxCandidates);
+  for (const auto& p : lists.front()) {
+    if (p.negated) continue;
+    for (const auto& c : candidates(kind, p.text, excluded, tries)) {
+      if (valid_spec_value(c) && lists_match(kind, c, lists)) return c;
+      if (--tries == 0) return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string SshdOrigin::to_string() const {
@@ -244,92 +484,97 @@ Result<SshdConfig> parse_sshd_config(std::string_view text, std::string_view pat
 
 std::vector<std::string> sshd_match_specs(const SshdConfig& config,
                                           std::vector<std::string>* skipped) {
-  std::vector<std::string> out;
+  struct Block {
+    const SshdMatchBlock* match;
+    std::optional<std::vector<std::string>> words;
+  };
+  std::vector<Block> blocks;
+  bool any_local_port = false;
   for (const auto& m : config.matches) {
-    // "User alice,bob Address 10.0.0.0/8" -> criterion/pattern-list pairs.
-    std::vector<std::string> words;
-    {
-      std::string cur;
-      for (char ch : m.criteria) {
-        if (ch == ' ' || ch == '\t') {
-          if (!cur.empty()) words.push_back(std::move(cur));
-          cur.clear();
-        } else {
-          cur += ch;
-        }
-      }
-      if (!cur.empty()) words.push_back(std::move(cur));
-    }
-    std::string user = "mailwarden-probe", host = "probe.invalid", addr = "192.0.2.1";
-    std::string laddr, lport;
-    std::string why;
-    for (std::size_t i = 0; i < words.size(); ++i) {
-      std::string key = words[i];
-      for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    blocks.push_back(Block{&m, match_words(m.criteria)});
+    if (!blocks.back().words) continue;
+    const auto& w = *blocks.back().words;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const std::string key = detail::ascii_lower(w[i]);
       if (key == "all") continue;
+      if (key == "localport") any_local_port = true;
+      ++i;  // its patterns
+    }
+  }
+  // sshd 9.2 refuses any -C spec without lport= once a Match line names LocalPort, even a line
+  // the spec does not select: such specs get the port a real connection would have.
+  std::string default_lport = "22";
+  if (const auto* port = config.global_first("port");
+      port != nullptr && detail::all_digits(port->args)) {
+    default_lport = port->args;
+  }
+
+  std::vector<std::string> out;
+  for (const auto& b : blocks) {
+    const auto& m = *b.match;
+    std::string why;
+    if (!b.words) why = "unterminated quote";
+    // Criterion -> its pattern lists (sshd requires every one when a criterion repeats).
+    std::map<std::string, std::vector<std::vector<MatchPattern>>> lists;
+    std::vector<std::string> order;
+    static const std::vector<std::string> kNoWords;
+    const auto& words = b.words ? *b.words : kNoWords;
+    for (std::size_t i = 0; why.empty() && i < words.size(); ++i) {
+      const std::string key = detail::ascii_lower(words[i]);
+      if (key == "all") continue;
+      if (key != "user" && key != "host" && key != "address" && key != "localaddress" &&
+          key != "localport") {
+        why = "Match " + words[i] + " cannot be named in a connection spec";
+        break;
+      }
       if (i + 1 >= words.size()) {
         why = "criterion without a value";
         break;
       }
-      const std::string& list = words[++i];
-      std::string first;
-      std::size_t start = 0;
-      while (start <= list.size()) {
-        auto comma = list.find(',', start);
-        std::string p =
-            list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (!p.empty() && p[0] != '!') {
-          first = p;
-          break;
-        }
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
-      if (first.empty()) {
+      auto patterns = split_patterns(words[++i]);
+      bool positive = false;
+      for (const auto& p : patterns) positive = positive || !p.negated;
+      if (!positive) {
         why = key + " has negated patterns only";
         break;
       }
-      const bool address = key == "address" || key == "localaddress";
-      for (auto& ch : first) {
-        if (ch == '*' || ch == '?') ch = address ? '0' : 'x';
-      }
-      if (address) first = first.substr(0, first.find('/'));
-      if (key == "user") {
-        user = first;
-      } else if (key == "host") {
-        host = first;
-      } else if (key == "address") {
-        addr = first;
-      } else if (key == "localaddress") {
-        laddr = first;
-      } else if (key == "localport") {
-        lport = first;
-      } else {
-        why = "Match " + words[i - 1] + " cannot be named in a connection spec";
-        break;
-      }
+      if (lists.find(key) == lists.end()) order.push_back(key);
+      lists[key].push_back(std::move(patterns));
     }
-    auto valid = [](const std::string& v) {
-      if (v.empty() || v.size() > 253) return false;
-      for (char ch : v) {
-        bool ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' ||
-                  ch == '_' || ch == ':' || ch == '@';
-        if (!ok) return false;
+    std::string user = "mailwarden-probe", host = "probe.invalid", addr = "192.0.2.1";
+    std::string laddr, lport;
+    for (const auto& key : order) {
+      if (!why.empty()) break;
+      const auto& l = lists[key];
+      if (key == "localport") {
+        // sshd reads one port number here, not a list.
+        if (l.size() != 1 || l[0].size() != 1 || !detail::all_digits(l[0][0].text)) {
+          why = "LocalPort is not one port number";
+        } else {
+          lport = l[0][0].text;
+        }
+        continue;
       }
-      return true;
-    };
-    if (why.empty()) {
-      for (const auto* v : {&user, &host, &addr}) {
-        if (!valid(*v)) why = "'" + *v + "' is not a plain name or address";
+      const Criterion kind = key == "user"   ? Criterion::user
+                             : key == "host" ? Criterion::host
+                                             : Criterion::address;
+      auto value = connection_value(kind, l);
+      if (!value) {
+        why = fmt::format("no {} matching '{}' can be named in a connection spec", key,
+                          join_patterns(l));
+        continue;
       }
-      if (!laddr.empty() && !valid(laddr)) why = "'" + laddr + "' is not an address";
-      if (!lport.empty() && !valid(lport)) why = "'" + lport + "' is not a port";
+      if (key == "user") user = *value;
+      if (key == "host") host = *value;
+      if (key == "address") addr = *value;
+      if (key == "localaddress") laddr = *value;
     }
     if (!why.empty()) {
       if (skipped)
         skipped->push_back(fmt::format("Match {} ({}): {}", m.criteria, m.origin.to_string(), why));
       continue;
     }
+    if (lport.empty() && any_local_port) lport = default_lport;
     std::string spec = fmt::format("user={},host={},addr={}", user, host, addr);
     if (!laddr.empty()) spec += ",laddr=" + laddr;
     if (!lport.empty()) spec += ",lport=" + lport;

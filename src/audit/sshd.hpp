@@ -99,10 +99,14 @@ Result<SshdConfig> parse_sshd_config(std::string_view text, std::string_view pat
 // ---- Match blocks as sshd -T -C connections ----
 // For each Match block, a connection spec for `sshd -T -C` that the block selects:
 // "user=U,host=H,addr=A" (sshd needs all three), plus laddr=/lport= when the block tests them.
-// The first positive pattern of each criterion stands for it; wildcards become a letter ('x') in
-// names and '0' in addresses, an address range its network address. Criteria a connection spec
-// cannot express (Group, negations only) leave the block out, named in `skipped`. Specs repeat
-// only once.
+// Each criterion gets a value that matches one of its positive patterns and none of its negated
+// ones, by sshd's own rules (CIDR compared as numbers, other patterns as text): wildcards become
+// a letter ('x') in names and a real canonical address in addresses (10.20.* -> 10.20.0.0,
+// fd00:* -> fd00::), a range its first address that no negation excludes. `User=x` and quoted
+// criteria are split as sshd splits them. When any block tests LocalPort, every spec carries
+// lport= (the first global Port, or 22): sshd 9.2 refuses -C without it. Criteria a connection
+// spec cannot express (Group, negations only) leave the block out, named in `skipped`. Specs
+// repeat only once. Checked against Debian 12's real sshd (tests/audit/sshd_real_test.cpp).
 std::vector<std::string> sshd_match_specs(const SshdConfig& config,
                                           std::vector<std::string>* skipped = nullptr);
 

@@ -12,11 +12,16 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // the job could not be done (I/O, a command failed)
 inline constexpr int kExitInvalid = 2;  // bad usage or invalid input (policy, catalog)
 
+inline constexpr const char* kVersion = "0.1.0";
+
 void register_firewall(CLI::App& app, int& exit_code);
 // `scan HOST`: the TCP connect / UDP probe scanner.
 void register_scan(CLI::App& app, int& exit_code);
 // `audit --snapshot DIR`: the controls of the hardening guides.
 void register_audit(CLI::App& app, int& exit_code);
+// After a usage error: whether the command line asked audit for --format nagios (a monitoring
+// plugin's usage errors are UNKNOWN, 3, not 2).
+bool audit_wants_nagios(int argc, char** argv);
 // `firewall analyze`, added under the firewall subcommand.
 void register_firewall_analyze(CLI::App& firewall, int& exit_code);
 // `firewall apply`, `confirm`, `rollback`, `status` (and the internal `watchdog`).

@@ -6,7 +6,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"mailwarden: harden, audit and defend mail servers (Zimbra, Postfix, Exchange)",
                "mailwarden"};
-  app.set_version_flag("--version", "mailwarden 0.1.0");
+  app.set_version_flag("--version", std::string("mailwarden ") + mw::cli::kVersion);
   app.require_subcommand(1);
   int exit_code = mw::cli::kExitOk;
   mw::cli::register_firewall(app, exit_code);
@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     if (rc == 0) return 0;
+    if (mw::cli::audit_wants_nagios(argc, argv)) return 3;
     // `firewall analyze` keeps 2 for "uncertain": its usage errors are 3.
     auto* analyze = app.get_subcommand("firewall")->get_subcommand("analyze");
     return analyze->parsed() ? 3 : mw::cli::kExitInvalid;

@@ -1,7 +1,10 @@
 // JSON schema "mailwarden-audit/1" (stable: fields are only ever added):
 // {
 //   "schema": "mailwarden-audit/1",
-//   "snapshot": "<directory>",
+//   "tool": "mailwarden 0.1.0",
+//   "snapshot": "<directory>",                  "" when only --iis-config was audited
+//   "collected_at": "2026-11-28T23:55:58Z",     from the snapshot's manifest; "" without one
+//   "iis_config": "<file>",                     only with --iis-config
 //   "score": {"percent": 0-100, "pass": n, "fail": n, "not_checked": n, "not_applicable": n},
 //   "controls": [{
 //     "id", "title", "severity" (critical|high|medium|low|info),
@@ -9,12 +12,20 @@
 //     "facts": [{"name", "value", "origin"}],   the facts the control read
 //     "failing": [...],                           objects that fail (COS, domain, server...)
 //     "detail", "rationale", "notes", "remediation" (commands, one per line; "" unless fail)
-//   }, ...]                                       in catalog order
+//   }, ...],                                      in catalog order
+//   "baseline": {                               only with --baseline OLD.json
+//     "file", "snapshot", "collected_at", "score_before",
+//     "new_failures": [{"id", "before", "after"}],   fail now; before "" = not in the baseline
+//     "fixed": [...], "changed": [...],              failed before, pass/not_applicable now; other
+//     "facts": [{"id", "fact", "before", "after"}],  changed values ("(absent)" when none)
+//     "removed": ["id", ...]                          controls the baseline had, not run now
+//   }
 // }
 #include "report/audit_report.hpp"
 
 #include <fmt/format.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace mw::report {
@@ -59,18 +70,90 @@ std::string indent(std::string_view text, std::string_view lead) {
   return out;
 }
 
+// What was audited: the snapshot, the IIS configuration, or both.
+std::string audited(const AuditView& v) {
+  if (v.iis_config.empty()) return v.snapshot;
+  if (v.snapshot.empty()) return v.iis_config;
+  return v.snapshot + " and " + v.iis_config;
+}
+
+bool is_new(const AuditView& v, const audit::ControlResult& r) {
+  if (!v.baseline) return false;
+  auto it = v.baseline->failure_state.find(r.control->id);
+  return it != v.baseline->failure_state.end() && it->second == "new";
+}
+
+std::string change_line(const StatusChange& c) {
+  return fmt::format("  {}: {} -> {}\n", c.id,
+                     c.before.empty() ? "(not in the baseline)" : c.before, c.after);
+}
+
+std::string baseline_text(const BaselineDiff& d, int score_now) {
+  std::string out = fmt::format("\nSINCE THE BASELINE {} ({}{})\n", d.file, d.snapshot,
+                                d.collected_at.empty() ? "" : ", collected " + d.collected_at);
+  out += fmt::format(
+      "  score {} -> {}; {} new failure(s), {} fixed, {} other change(s), {} changed "
+      "fact(s)\n",
+      d.score_before, score_now, d.new_failures.size(), d.fixed.size(), d.changed.size(),
+      d.facts.size());
+  auto section = [&](std::string_view title, const std::vector<StatusChange>& list) {
+    if (list.empty()) return;
+    out += fmt::format(" {}:\n", title);
+    for (const auto& c : list) out += "  " + change_line(c);
+  };
+  section("new failures", d.new_failures);
+  section("fixed", d.fixed);
+  section("other status changes", d.changed);
+  if (!d.facts.empty()) {
+    out += " changed facts:\n";
+    for (const auto& f : d.facts)
+      out += fmt::format("    {}: {}: {} -> {}\n", f.id, f.fact, f.before, f.after);
+  }
+  if (!d.removed.empty()) {
+    out += " no longer run:\n";
+    for (const auto& id : d.removed) out += fmt::format("    {}\n", id);
+  }
+  return out;
+}
+
+nlohmann::ordered_json baseline_json(const BaselineDiff& d) {
+  using nlohmann::ordered_json;
+  auto changes = [](const std::vector<StatusChange>& list) {
+    ordered_json a = ordered_json::array();
+    for (const auto& c : list)
+      a.push_back({{"id", c.id}, {"before", c.before}, {"after", c.after}});
+    return a;
+  };
+  ordered_json facts = ordered_json::array();
+  for (const auto& f : d.facts)
+    facts.push_back({{"id", f.id}, {"fact", f.fact}, {"before", f.before}, {"after", f.after}});
+  return {{"file", d.file},
+          {"snapshot", d.snapshot},
+          {"collected_at", d.collected_at},
+          {"score_before", d.score_before},
+          {"new_failures", changes(d.new_failures)},
+          {"fixed", changes(d.fixed)},
+          {"changed", changes(d.changed)},
+          {"facts", facts},
+          {"removed", d.removed}};
+}
+
 }  // namespace
 
-std::string render_audit_text(const std::vector<audit::ControlResult>& results,
-                              const std::string& snapshot, bool color) {
-  auto s = audit::score(results);
-  std::string out = fmt::format("mailwarden audit of {}\n", snapshot);
+std::string render_audit_text(const AuditView& view, bool color) {
+  const auto& results = *view.results;
+  const auto& s = view.score;
+  std::string out = fmt::format("mailwarden audit of {}\n", audited(view));
   out += fmt::format(
       "score {}/100 (severity-weighted pass / (pass + fail)): {} pass, {} fail; {} not checked, "
       "{} not applicable\n",
       s.percent, s.pass, s.fail, s.not_checked, s.not_applicable);
-  out += "fix commands: zmprov, zmlocalconfig and zm*ctl as the zimbra user, the others as root\n";
+  if (!view.snapshot.empty())
+    out +=
+        "fix commands: zmprov, zmlocalconfig and zm*ctl as the zimbra user, the others as root\n";
+  if (view.baseline) out += baseline_text(*view.baseline, s.percent);
 
+  std::map<std::string, std::string> printed_fix;  // remediation -> the control that printed it
   for (int sev = 0; sev <= static_cast<int>(Severity::info); ++sev) {
     bool header = false;
     for (const auto& r : results) {
@@ -80,12 +163,19 @@ std::string render_audit_text(const std::vector<audit::ControlResult>& results,
                            upper(audit::severity_name(r.control->severity)), color ? kReset : "");
         header = true;
       }
-      out += fmt::format("  FAIL {}: {}\n", r.control->id, r.control->title);
+      out += fmt::format("  FAIL {}: {}{}\n", r.control->id, r.control->title,
+                         is_new(view, r) ? " [new since the baseline]" : "");
       out += indent(r.detail, "       ");
       if (!r.control->notes.empty()) out += indent("note: " + r.control->notes, "       ");
       if (!r.remediation.empty()) {
-        out += "       fix:\n";
-        out += indent(r.remediation, "         ");
+        // A long fix shared by several controls (the IIS script) is printed once.
+        auto [it, first] = printed_fix.emplace(r.remediation, r.control->id);
+        if (first || r.remediation.size() < 400) {
+          out += "       fix:\n";
+          out += indent(r.remediation, "         ");
+        } else {
+          out += fmt::format("       fix: the same commands as {} above\n", it->second);
+        }
       }
     }
   }
@@ -106,10 +196,10 @@ std::string render_audit_text(const std::vector<audit::ControlResult>& results,
   return out;
 }
 
-std::string render_audit_json(const std::vector<audit::ControlResult>& results,
-                              const std::string& snapshot) {
+std::string render_audit_json(const AuditView& view) {
   using nlohmann::ordered_json;
-  auto s = audit::score(results);
+  const auto& results = *view.results;
+  const auto& s = view.score;
   ordered_json controls = ordered_json::array();
   for (const auto& r : results) {
     ordered_json facts = ordered_json::array();
@@ -129,7 +219,9 @@ std::string render_audit_json(const std::vector<audit::ControlResult>& results,
                         {"remediation", r.remediation}});
   }
   ordered_json doc = {{"schema", "mailwarden-audit/1"},
-                      {"snapshot", snapshot},
+                      {"tool", view.tool},
+                      {"snapshot", view.snapshot},
+                      {"collected_at", view.manifest ? view.manifest->collected_at : ""},
                       {"score",
                        {{"percent", s.percent},
                         {"pass", s.pass},
@@ -137,7 +229,10 @@ std::string render_audit_json(const std::vector<audit::ControlResult>& results,
                         {"not_checked", s.not_checked},
                         {"not_applicable", s.not_applicable}}},
                       {"controls", controls}};
-  return doc.dump(2) + "\n";
+  if (!view.iis_config.empty()) doc["iis_config"] = view.iis_config;
+  if (view.baseline) doc["baseline"] = baseline_json(*view.baseline);
+  // Values come from the snapshot: bytes that are not UTF-8 are replaced, never thrown on.
+  return doc.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace mw::report

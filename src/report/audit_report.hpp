@@ -1,17 +1,16 @@
 // Renderers of `mailwarden audit` results: text grouped by severity (colour on a terminal) and
-// JSON with a stable, documented schema (docs in the header of audit_report.cpp).
+// JSON with a stable, documented schema (docs in the header of audit_report.cpp). Both show the
+// baseline diff when the view has one.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "audit/engine.hpp"
+#include "report/audit_view.hpp"
 
 namespace mw::report {
 
-std::string render_audit_text(const std::vector<audit::ControlResult>& results,
-                              const std::string& snapshot, bool color);
-std::string render_audit_json(const std::vector<audit::ControlResult>& results,
-                              const std::string& snapshot);
+std::string render_audit_text(const AuditView& view, bool color);
+std::string render_audit_json(const AuditView& view);
 
 }  // namespace mw::report

@@ -23,6 +23,7 @@
 #include "audit/controls.hpp"
 #include "audit/custom_checks.hpp"
 #include "audit/engine.hpp"
+#include "audit/iis.hpp"
 #include "audit/zimbra_version.hpp"
 #include "audit_test_data.hpp"
 #include "catalog/ports.hpp"
@@ -556,6 +557,8 @@ const std::set<std::string, std::less<>> kCustomWithBoundaryTests = {
     "internal-ports-not-public",  //
     "memcached-udp-closed",       //
     "memcached-cluster-only",     //
+    "ecp-allow-list",             // allow entries up to a /24 (IPv6: /64) (iis_checks.cpp)
+    "ecp-not-world",              // "the world": at least half the address space
 };
 const std::set<std::string, std::less<>> kCustomWithoutNumericThreshold = {
     "sender-login-mismatch",      // a word in a list
@@ -572,6 +575,9 @@ const std::set<std::string, std::less<>> kCustomWithoutNumericThreshold = {
     "egress-smtp",                // output chain verdicts
     "remote-syslog",              // a forwarding action to another host or not
     "chrony",                     // installed and answering or not
+    "ecp-restricted",             // allowUnlisted and the module (iis_checks.cpp)
+    "ecp-proxy-mode",             // enableProxyMode against the policy
+    "ecp-restriction-locked",     // overrideMode and lock attributes
 };
 
 TEST(CustomChecks, EveryOneIsSortedByWhetherItHasANumericThreshold) {
@@ -1129,6 +1135,101 @@ TEST(CatalogZero, LastLogonFrequencyZeroRecordsNothing) {
   auto f = facts_holding(*c, "0", why);
   ASSERT_TRUE(f) << why;
   EXPECT_EQ(status_name(evaluate(*c, *f, checks()).status), "fail");
+}
+
+// ---- ecp-allow-list, ecp-not-world: prefix lengths of the allow entries of /ecp.
+
+// An applicationHost.config whose /ecp refuses unlisted addresses and lists `entries`.
+Facts iis_facts(const std::string& entries) {
+  const std::string text =
+      "<configuration>\n"
+      "  <configSections><sectionGroup name=\"system.webServer\"><sectionGroup name=\"security\">"
+      "<section name=\"ipSecurity\" overrideModeDefault=\"Deny\" /></sectionGroup>"
+      "</sectionGroup></configSections>\n"
+      "  <system.applicationHost><sites><site name=\"Default Web Site\" id=\"1\">"
+      "<application path=\"/\" /><application path=\"/ecp\" /></site></sites>"
+      "</system.applicationHost>\n"
+      "  <system.webServer><globalModules><add name=\"IpRestrictionModule\" image=\"iprestr.dll\" "
+      "/>"
+      "</globalModules><modules><add name=\"IpRestrictionModule\" lockItem=\"true\" /></modules>"
+      "</system.webServer>\n"
+      "  <location path=\"Default Web Site/ecp\"><system.webServer><security>\n"
+      "    <ipSecurity allowUnlisted=\"false\">\n" +
+      entries +
+      "    </ipSecurity>\n"
+      "  </security></system.webServer></location>\n"
+      "</configuration>\n";
+  Facts f;
+  auto c = parse_iis_config(text, "applicationHost.config");
+  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
+  if (c.ok()) f.iis = std::move(*c);
+  return f;
+}
+
+std::string allow(const std::string& address, const std::string& mask) {
+  return "      <add ipAddress=\"" + address + "\"" +
+         (mask.empty() ? std::string() : " subnetMask=\"" + mask + "\"") + " allowed=\"true\" />\n";
+}
+
+TEST(CustomBoundary, EcpAllowListPrefixLengths) {
+  const Control* c = control_with_custom_check("ecp-allow-list");
+  ASSERT_NE(c, nullptr) << "no control uses the custom check ecp-allow-list";
+  struct Case {
+    const char* address;
+    const char* mask;
+    Status expected;
+  };
+  const std::vector<Case> cases = {
+      {"192.0.2.0", "255.255.255.0", Status::pass},      // /24: at the threshold
+      {"192.0.2.0", "24", Status::pass},                 //   as a prefix length
+      {"192.0.2.128", "255.255.255.128", Status::pass},  // /25: inside
+      {"192.0.2.1", "", Status::pass},                   // one host
+      {"192.0.2.0", "255.255.254.0", Status::fail},      // /23: one bit outside
+      {"192.0.2.0", "23", Status::fail},                 //
+      {"10.0.0.0", "255.0.0.0", Status::fail},           // a whole private LAN
+      {"0.0.0.0", "0.0.0.0", Status::fail},              // everyone
+      {"2001:db8:1:2::", "64", Status::pass},            // /64: at the threshold
+      {"2001:db8:1:2::", "65", Status::pass},            // inside
+      {"2001:db8:1::1", "", Status::pass},               // one host
+      {"2001:db8:1::", "63", Status::fail},              // outside
+      {"fd00::", "8", Status::fail},                     // a private (ULA) range
+      {"127.0.0.0", "255.0.0.0", Status::pass},          // loopback is no LAN
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(::testing::Message() << k.address << " / " << k.mask);
+    auto f = iis_facts(allow(k.address, k.mask));
+    auto r = evaluate(*c, f, checks());
+    EXPECT_EQ(status_name(r.status), status_name(k.expected)) << r.detail;
+  }
+}
+
+TEST(CustomBoundary, EcpNotWorldIsHalfTheAddressSpace) {
+  const Control* c = control_with_custom_check("ecp-not-world");
+  ASSERT_NE(c, nullptr) << "no control uses the custom check ecp-not-world";
+  struct Case {
+    const char* what;
+    std::string entries;
+    Status expected;
+  };
+  const std::vector<Case> cases = {
+      {"exactly half", allow("0.0.0.0", "128.0.0.0"), Status::fail},
+      {"a quarter", allow("0.0.0.0", "192.0.0.0"), Status::pass},
+      {"half in two quarters", allow("0.0.0.0", "2") + allow("64.0.0.0", "2"), Status::fail},
+      // A deny first takes one address out of the half: less than half is allowed.
+      {"half less one address",
+       "      <add ipAddress=\"127.255.255.255\" />\n" + allow("0.0.0.0", "1"), Status::pass},
+      {"the deny after the allow changes nothing",
+       allow("0.0.0.0", "1") + "      <add ipAddress=\"127.255.255.255\" />\n", Status::fail},
+      {"IPv6 exactly half", allow("::", "1"), Status::fail},
+      {"IPv6 a quarter", allow("::", "2"), Status::pass},
+      {"IPv6 everything", allow("::", "0"), Status::fail},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.what);
+    auto f = iis_facts(k.entries);
+    auto r = evaluate(*c, f, checks());
+    EXPECT_EQ(status_name(r.status), status_name(k.expected)) << r.detail;
+  }
 }
 
 }  // namespace

@@ -337,6 +337,24 @@ TEST_F(Collect, AbsentCommandsAreNotAvailableNotFailures) {
   EXPECT_FALSE(fs::exists(r->dir / "zimbra-crontab.txt"));
 }
 
+TEST_F(Collect, ProgressSeesEveryManifestEntryOnce) {
+  FakeRunner fake;
+  std::vector<std::string> seen;  // on_entry calls are serialised: no lock needed here
+  CollectOptions o;
+  o.out_dir = base_ / "progress";
+  o.root = root_;
+  o.rules = RedactionRules{&tables().attrs, &tables().keys};
+  o.host = "mail.example.org";
+  o.clock = &clock_;
+  o.on_entry = [&](const ManifestEntry& e) { seen.push_back(e.file); };
+  auto r = collect_snapshot(o, fake.runner());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  std::vector<std::string> files;
+  for (const auto& e : r->manifest.files) files.push_back(e.file);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, files);
+}
+
 TEST_F(Collect, WithoutZimbraEveryZimbraCommandIsNotAvailable) {
   FakeRunner fake;
   fs::remove_all(root_ / "opt");

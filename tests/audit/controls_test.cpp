@@ -67,6 +67,39 @@ TEST(Controls, SchemaErrorsNameTheFieldAndPosition) {
   }
 }
 
+TEST(Controls, ScopeIsZimbraUnlessSaid) {
+  auto plain = parse_controls(kOne, "one.toml");
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(plain->front().scope, Scope::zimbra);
+  EXPECT_EQ(scope_name(Scope::zimbra), "zimbra");
+  EXPECT_EQ(scope_name(Scope::exchange), "exchange");
+  auto with_scope = [](const std::string& line) {
+    std::string text = kOne;
+    const std::string id = "id = \"accounts.password.min-length\"\n";
+    text.insert(text.find(id) + id.size(), line + "\n");
+    return parse_controls(text, "one.toml");
+  };
+  auto exchange = with_scope("scope = \"exchange\"");
+  ASSERT_TRUE(exchange.ok()) << exchange.error().message;
+  EXPECT_EQ(exchange->front().scope, Scope::exchange);
+  auto zimbra = with_scope("scope = \"zimbra\"");
+  ASSERT_TRUE(zimbra.ok());
+  EXPECT_EQ(zimbra->front().scope, Scope::zimbra);
+  const BadCase bad[] = {
+      {"", "scope = \"windows\"",
+       "one.toml:3:9: control[0].scope: 'windows' (expected one of zimbra, exchange)"},
+      {"", "scope = \"Exchange\"", "one.toml:3:9: control[0].scope: 'Exchange'"},
+      {"", "scope = \"\"", "one.toml:3:9: control[0].scope: must not be empty"},
+      {"", "scope = 2", "one.toml:3:9: control[0].scope: expected a string"},
+      {"", "scope = [\"exchange\"]", "one.toml:3:9: control[0].scope: expected a string"},
+  };
+  for (const auto& c : bad) {
+    auto r = with_scope(c.to);
+    ASSERT_FALSE(r.ok()) << c.to;
+    EXPECT_THAT(r.error().message, HasSubstr(c.message)) << c.to;
+  }
+}
+
 TEST(Controls, IdsAreUnique) {
   auto r = parse_controls(std::string(kOne) + kOne, "two.toml");
   ASSERT_FALSE(r.ok());
@@ -85,6 +118,13 @@ TEST(Controls, TheShippedCatalogIsConsistent) {
   auto custom = builtin_checks();
   for (const auto& c : *controls) {
     SCOPED_TRACE(c.origin + " " + c.id);
+    // The Exchange controls read IIS's configuration, which only C++ checks do; the others
+    // read a Zimbra snapshot.
+    const bool exchange = c.id.rfind("exchange.", 0) == 0;
+    EXPECT_EQ(c.scope, exchange ? Scope::exchange : Scope::zimbra);
+    if (exchange) {
+      EXPECT_EQ(c.check.kind, CheckKind::custom);
+    }
     switch (c.check.kind) {
       case CheckKind::custom:
         EXPECT_TRUE(custom.count(c.check.name)) << "no custom check " << c.check.name;

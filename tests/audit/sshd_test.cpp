@@ -150,14 +150,111 @@ TEST(SshdMatchSpecs, OneConnectionPerBlockThatTheBlockSelects) {
   ASSERT_TRUE(c.ok()) << c.error().message;
   std::vector<std::string> skipped;
   auto specs = sshd_match_specs(*c, &skipped);
+  // A LocalPort block anywhere: every spec names a local port (sshd 9.2 refuses one without).
   EXPECT_EQ(specs, (std::vector<std::string>{
-                       "user=backup,host=probe.invalid,addr=10.1.0.0",
-                       "user=mailwarden-probe,host=x.example.org,addr=192.0.2.1",
+                       "user=backup,host=probe.invalid,addr=10.1.0.0,lport=22",
+                       "user=mailwarden-probe,host=x.example.org,addr=192.0.2.1,lport=22",
                        "user=mailwarden-probe,host=probe.invalid,addr=192.0.2.1,lport=2222"}));
   ASSERT_EQ(skipped.size(), 3u);
   EXPECT_NE(skipped[0].find("Group"), std::string::npos) << skipped[0];
   EXPECT_NE(skipped[1].find("negated"), std::string::npos) << skipped[1];
   EXPECT_NE(skipped[2].find("a;b"), std::string::npos) << skipped[2];
+}
+
+// What the real sshd 9.2 showed (sshd_real_test.cpp): a spec must be a connection its block
+// selects, so values avoid the list's negated patterns, and addresses are ones a real
+// connection has (a wildcard's "fd00:0" selected nothing).
+TEST(SshdMatchSpecs, ValuesAvoidNegationsAndAddressesAreReal) {
+  struct Row {
+    std::string criteria;
+    std::string spec;  // "" when the block is skipped
+    std::string skip_reason = {};
+  };
+  const std::string d = "user=mailwarden-probe,host=probe.invalid,addr=192.0.2.1";
+  const std::vector<Row> rows = {
+      {"Address 10.0.0.0/8,!10.0.0.0/16", "user=mailwarden-probe,host=probe.invalid,addr=10.1.0.0"},
+      {"Address 10.0.0.0/8,!10.0.0.*", "user=mailwarden-probe,host=probe.invalid,addr=10.0.1.0"},
+      {"Address 10.0.0.0/8,!10.0.0.0/9",
+       "user=mailwarden-probe,host=probe.invalid,addr=10.128.0.0"},
+      {"Address 2001:DB8::/32", "user=mailwarden-probe,host=probe.invalid,addr=2001:db8::"},
+      {"Address fd00:*", "user=mailwarden-probe,host=probe.invalid,addr=fd00::"},
+      {"Address 2001:db8:*:1", "user=mailwarden-probe,host=probe.invalid,addr=2001:db8::1"},
+      {"Address 10.20.*", "user=mailwarden-probe,host=probe.invalid,addr=10.20.0.0"},
+      {"Address *.5", "user=mailwarden-probe,host=probe.invalid,addr=0.0.0.5"},
+      {"Address 192.168.1.?", "user=mailwarden-probe,host=probe.invalid,addr=192.168.1.0"},
+      {"Address *", "user=mailwarden-probe,host=probe.invalid,addr=0.0.0.0"},
+      {"Host *.example.org,!x*.example.org",
+       "user=mailwarden-probe,host=y.example.org,addr=192.0.2.1"},
+      {"Host *.Example.ORG", "user=mailwarden-probe,host=x.example.org,addr=192.0.2.1"},
+      {"User !root,!admin,eve*", "user=evex,host=probe.invalid,addr=192.0.2.1"},
+      {"User alice User a*", "user=alice,host=probe.invalid,addr=192.0.2.1"},
+      {"LocalAddress 10.9.0.0/16", d + ",laddr=10.9.0.0"},
+      // sshd's strdelim(): '=' separates like a blank, double quotes group.
+      {"User=backup", "user=backup,host=probe.invalid,addr=192.0.2.1"},
+      {"User \"ops\" Address=10.30.0.0/16", "user=ops,host=probe.invalid,addr=10.30.0.0"},
+      {"User alice User b*", "", "no user matching 'alice,b*'"},
+      {"Address 10.0.0.0/8,!10.0.0.0/8", "", "no address matching"},
+      {"Address 2001:DB8:*", "", "no address matching"},  // sshd compares the text: lower case
+      {"Address 10.1", "", "no address matching"},
+      {"User \"ops", "", "unterminated quote"},
+      {"RDomain x", "", "Match RDomain cannot be named"},
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.criteria);
+    auto c = parse_sshd_config("Match " + row.criteria + "\n  X11Forwarding no\n", "c");
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    std::vector<std::string> skipped;
+    const auto specs = sshd_match_specs(*c, &skipped);
+    if (row.spec.empty()) {
+      EXPECT_TRUE(specs.empty());
+      ASSERT_EQ(skipped.size(), 1u);
+      EXPECT_NE(skipped[0].find(row.skip_reason), std::string::npos) << skipped[0];
+    } else {
+      EXPECT_EQ(specs, std::vector<std::string>{row.spec}) << (skipped.empty() ? "" : skipped[0]);
+    }
+  }
+}
+
+// sshd 9.2 refuses every -C spec without lport= once any Match line names LocalPort, even a line
+// it skips: every spec then names the port a connection has, the first global Port or 22.
+TEST(SshdMatchSpecs, ALocalPortBlockGivesEverySpecALocalPort) {
+  auto c = parse_sshd_config(
+      "Port 2200\nPort 2201\nMatch User a\n  X11Forwarding no\n"
+      "Match Group g LocalPort 2022\n  X11Forwarding no\n"
+      "Match LocalPort=2222\n  X11Forwarding no\n",
+      "c");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  std::vector<std::string> skipped;
+  EXPECT_EQ(sshd_match_specs(*c, &skipped),
+            (std::vector<std::string>{
+                "user=a,host=probe.invalid,addr=192.0.2.1,lport=2200",
+                "user=mailwarden-probe,host=probe.invalid,addr=192.0.2.1,lport=2222"}));
+  EXPECT_EQ(skipped.size(), 1u);
+  auto none = parse_sshd_config("Match User a\n  X11Forwarding no\n", "c");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(sshd_match_specs(*none),
+            std::vector<std::string>{"user=a,host=probe.invalid,addr=192.0.2.1"});
+}
+
+// A Match line may be 1 MiB: finding a value stays bounded whatever the patterns.
+TEST(SshdMatchSpecs, HostileMatchLinesAreBounded) {
+  std::string addresses = "10.0.0.0/8";
+  for (int i = 0; i < 60000; ++i) {
+    addresses += ",!10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".0/24";
+  }
+  std::string users = "!*";
+  for (int i = 0; i < 60000; ++i) users += ",*?*?*?*?*?*?*?*";
+  auto c = parse_sshd_config("Match Address " + addresses + "\n  X11Forwarding no\n" +
+                                 "Match User " + users + "\n  X11Forwarding no\n",
+                             "c");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  std::vector<std::string> skipped;
+  const auto specs = sshd_match_specs(*c, &skipped);
+  // 10.0.0.0/24 ... 10.234.95.0/24 are excluded: the first address left is 10.234.96.0.
+  EXPECT_EQ(specs,
+            std::vector<std::string>{"user=mailwarden-probe,host=probe.invalid,addr=10.234.96.0"});
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_NE(skipped[0].find("no user matching"), std::string::npos) << skipped[0].substr(0, 200);
 }
 
 }  // namespace
