@@ -288,6 +288,16 @@ std::string trim_newlines(std::string s) {
   return s;
 }
 
+// "catalog/controls/accounts.toml:6" from the absolute origin the loader records, so that the
+// report does not depend on where the tool is installed; a catalog elsewhere (--controls) keeps
+// its file name only.
+std::string catalog_relative(const std::string& origin) {
+  if (auto at = origin.rfind("catalog/controls/"); at != std::string::npos)
+    return origin.substr(at);
+  if (auto slash = origin.rfind('/'); slash != std::string::npos) return origin.substr(slash + 1);
+  return origin;
+}
+
 ordered_json rule_of(const audit::Control& c) {
   std::string help = c.guides.empty() ? "Demanded by: (no guide named)."
                                       : "Demanded by: " + join(c.guides, "; ") + ".";
@@ -306,7 +316,7 @@ ordered_json rule_of(const audit::Control& c) {
                         {"guides", c.guides},
                         {"tags", tags},
                         {"security-severity", security_severity_of(c.severity)}};
-  if (!c.origin.empty()) props["definedIn"] = c.origin;
+  if (!c.origin.empty()) props["definedIn"] = catalog_relative(c.origin);
 
   return {{"id", c.id},
           {"name", c.id},
