@@ -1,0 +1,69 @@
+// Fuzz target: the syslog / RFC 5424 / ISO / Zimbra log4j envelopes and the whole dispatcher
+// (parse_line) with one context across the input's lines (year inference, backward time).
+// The input is split into lines; every view the parser returns must point into its line.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "logs/parse_line.hpp"
+#include "logs/parsers.hpp"
+#include "logs/syslog.hpp"
+
+namespace {
+
+bool inside(std::string_view v, std::string_view line) {
+  return v.empty() || (v.data() >= line.data() && v.data() + v.size() <= line.data() + line.size());
+}
+
+void check_facts(const mw::logs::Facts& f, std::string_view line) {
+  for (auto v : {f.client_ip, f.client_name, f.queue_id, f.next_queue_id, f.from, f.recipients,
+                 f.relay, f.dsn, f.message_id}) {
+    if (!inside(v, line)) std::abort();
+  }
+}
+
+// The message of a syslog line, or the whole line when it has no envelope.
+std::string_view message_of(std::string_view line, std::string_view& tag) {
+  if (auto env = mw::logs::parse_syslog_envelope(line)) {
+    tag = env->program;
+    return env->message;
+  }
+  return line;
+}
+
+mw::logs::FixedOffsetZone utc(0);
+
+void one_line(std::string_view line) {
+  static mw::logs::ParseContext ctx(utc, mw::logs::YearInference(2026, 12));
+  std::string_view tag;
+  (void)message_of(line, tag);
+  if (auto env = mw::logs::parse_syslog_envelope(line)) {
+    for (auto v : {env->host, env->program, env->pid, env->message}) {
+      if (!inside(v, line)) std::abort();
+    }
+  }
+  auto e = mw::logs::parse_line(line, ctx);
+  for (auto v : {e.host, e.program, e.pid, e.message}) {
+    if (!inside(v, line)) std::abort();
+  }
+  check_facts(e.facts, line);
+  if (ctx.counts().lines !=
+      ctx.counts().unparsed() + ctx.counts().count(mw::logs::LineKind::parsed)) {
+    std::abort();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    const auto line = text.substr(0, nl);
+    one_line(line);
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return 0;
+}

@@ -1,0 +1,167 @@
+// The dispatcher from a line to its envelope and program parser.
+#include "logs/parse_line.hpp"
+
+#include "logs/field_scan.hpp"
+
+namespace mw::logs {
+
+void ParseContext::note_time(const Timestamp& t) {
+  if (have_last_ && t < last_) ++counts_.time_backwards;
+  have_last_ = true;
+  last_ = t;
+}
+
+bool is_valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    if (p[i + 1] < lo || p[i + 1] > hi) return false;
+    for (std::size_t k = 2; k < len; ++k) {
+      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+namespace {
+
+Event finish(Event ev, ParseContext& ctx) {
+  auto& c = ctx.counts();
+  ++c.by_kind[static_cast<std::size_t>(ev.line_kind)];
+  if (ev.line_kind == LineKind::message_unknown) {
+    ++c.message_unknown_by_program[static_cast<std::size_t>(ev.program_kind)];
+  }
+  c.year_rollovers = ctx.years().rollovers();
+  return ev;
+}
+
+void apply(Event& ev, std::optional<Facts> facts) {
+  if (facts) {
+    ev.facts = *facts;
+    ev.line_kind = LineKind::parsed;
+  } else {
+    ev.line_kind = LineKind::message_unknown;
+  }
+}
+
+void zimbra_event(Event& ev, const Log4jLine& l, ParseContext& ctx) {
+  ev.program_kind = l.category == "security" ? Program::zimbra_audit : Program::zimbra_mailbox;
+  ev.program = l.category;
+  ev.message = l.message;
+  apply(ev, parse_zimbra(l, ctx.trusted()));
+}
+
+}  // namespace
+
+Event parse_line(std::string_view line, ParseContext& ctx) {
+  ++ctx.counts().lines;
+  Event ev;
+  bool cut = false;
+  if (line.size() > kMaxLineBytes) {
+    line = line.substr(0, kMaxLineBytes);
+    cut = true;
+  }
+  if (!cut && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (scan::trim(line).empty()) {
+    ev.line_kind = LineKind::empty;
+    return finish(ev, ctx);
+  }
+  if (!is_valid_utf8(line) && !cut) ++ctx.counts().invalid_utf8;
+
+  // Zimbra's log4j layout first: it also starts with a digit, like ISO syslog lines.
+  if (scan::is_digit(line[0])) {
+    if (auto l = parse_log4j_line(line)) {
+      ev.envelope = EnvelopeFormat::log4j;
+      std::int64_t secs = 0;
+      if (!civil_to_utc(l->year, l->month, l->day, l->hour, l->minute, l->second, std::nullopt,
+                        ctx.zone(), secs)) {
+        ev.line_kind = LineKind::timestamp_invalid;
+        return finish(ev, ctx);
+      }
+      ev.has_time = true;
+      ev.time = {secs, l->nanos};
+      ctx.note_time(ev.time);
+      if (cut) {
+        ev.line_kind = LineKind::too_long;
+        return finish(ev, ctx);
+      }
+      zimbra_event(ev, *l, ctx);
+      return finish(ev, ctx);
+    }
+  }
+
+  auto env = parse_syslog_envelope(line);
+  if (!env) {
+    ev.line_kind = cut ? LineKind::too_long : LineKind::envelope_unknown;
+    return finish(ev, ctx);
+  }
+  ev.envelope = env->format;
+  ev.host = env->host;
+  ev.program = env->program;
+  ev.pid = env->pid;
+  ev.message = env->message;
+  if (!resolve_time(*env, ctx.zone(), ctx.years(), ev.time, ev.year_inferred)) {
+    ev.line_kind = LineKind::timestamp_invalid;
+    return finish(ev, ctx);
+  }
+  ev.has_time = true;
+  ctx.note_time(ev.time);
+  if (cut) {
+    ev.line_kind = LineKind::too_long;
+    return finish(ev, ctx);
+  }
+
+  const auto tag = env->program;
+  if (tag.empty()) {
+    ev.line_kind = LineKind::program_unknown;
+  } else if (is_postfix_tag(tag)) {
+    ev.program_kind = Program::postfix;
+    apply(ev, parse_postfix(tag, ev.message));
+  } else if (tag == "sshd" || tag == "sshd-session") {
+    ev.program_kind = Program::sshd;
+    apply(ev, parse_sshd(ev.message));
+  } else if (tag == "amavis" || tag == "amavisd" || tag == "amavisd-new") {
+    ev.program_kind = Program::amavis;
+    apply(ev, parse_amavis(ev.message));
+  } else if (is_dovecot_tag(tag) || (tag == "master" && ev.host.empty())) {
+    // Dovecot's own log file has no host; its master process logs as "master".
+    ev.program_kind = Program::dovecot;
+    apply(ev, parse_dovecot(tag, ev.message));
+  } else if (tag == "mailboxd") {
+    // mailboxd's syslog appender: "INFO  [thread] [ctx] category - message".
+    ev.program_kind = Program::zimbra_mailbox;
+    if (auto l = parse_log4j_body(ev.message)) {
+      zimbra_event(ev, *l, ctx);
+    } else {
+      ev.line_kind = LineKind::message_unknown;
+    }
+  } else {
+    ev.line_kind = LineKind::program_unknown;
+  }
+  return finish(ev, ctx);
+}
+
+}  // namespace mw::logs
