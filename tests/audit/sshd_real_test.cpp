@@ -16,6 +16,7 @@
 
 #include "audit/sshd.hpp"
 #include "core/subprocess.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mw::audit {
 namespace {
@@ -100,25 +101,6 @@ class RealSshd {
   std::string sshd_;
   std::string libpath_;
   std::optional<Ids> drop_;
-};
-
-// A fresh directory under $TMPDIR, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "mw-sshd-real-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
 };
 
 // A Match block that yields a spec: under that spec sshd must give `keyword` the block's
@@ -294,7 +276,7 @@ class RealSshdMatch : public ::testing::TestWithParam<Case> {
 
 TEST_P(RealSshdMatch, EverySpecIsAcceptedAndSelectsItsBlock) {
   const Case& c = GetParam();
-  TempDir tmp;
+  test::TempDir tmp{"mw-sshd-real-"};
   ASSERT_FALSE(tmp.path().empty()) << "mkdtemp failed";
   const std::string dir = tmp.path().string();
   ASSERT_TRUE(sshd_->hand_over(tmp.path(), 0755)) << tmp.path();

@@ -17,6 +17,7 @@
 #include "firewall/backends.hpp"
 #include "firewall/ufw_backend.hpp"
 #include "harness/netns.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mw {
 namespace {
@@ -27,24 +28,6 @@ using test::kTestMtaUser;
 
 const std::string kWrapper = std::string(MW_SOURCE_DIR) + "/tests/e2e/ufw-in-netns.sh";
 constexpr std::chrono::seconds kUfwTimeout{180};
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "mw-ufw-e2e.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 Status write_text(const fs::path& file, const std::string& text) {
   std::ofstream out(file, std::ios::binary);
@@ -58,7 +41,7 @@ Status write_text(const fs::path& file, const std::string& text) {
 // generated script when `command` is empty).
 Result<CommandOutput> ufw_in_netns(const std::string& netns, const std::vector<Artefact>& files,
                                    bool fragments, const std::vector<std::string>& command = {}) {
-  TempDir dir;
+  test::TempDir dir{"mw-ufw-e2e."};
   if (dir.path().empty()) return Error{"mkdtemp failed"};
   for (const auto& a : files) {
     if (auto st = write_text(dir.path() / a.filename, a.content); !st) return st.error();
@@ -304,7 +287,7 @@ TEST_F(UfwE2E, FragmentsRestrictOutboundSmtp) {
 
 // The host check above can fail: a changed, an added and a removed file are all reported.
 TEST(UfwHostSnapshot, DetectsChanges) {
-  TempDir dir;
+  test::TempDir dir{"mw-ufw-e2e."};
   ASSERT_FALSE(dir.path().empty());
   fs::create_directories(dir.path() / "etc-ufw" / "applications.d");
   ASSERT_TRUE(write_text(dir.path() / "etc-ufw" / "user.rules", "*filter\nCOMMIT\n").ok());
