@@ -22,6 +22,8 @@ void register_audit(CLI::App& app, int& exit_code);
 // After a usage error: whether the command line asked audit for --format nagios (a monitoring
 // plugin's usage errors are UNKNOWN, 3, not 2).
 bool audit_wants_nagios(int argc, char** argv);
+// `logs report FILES...` and `logs watch FILES...`: compromised accounts, brute force, spray.
+void register_logs(CLI::App& app, int& exit_code);
 // `firewall analyze`, added under the firewall subcommand.
 void register_firewall_analyze(CLI::App& firewall, int& exit_code);
 // `firewall apply`, `confirm`, `rollback`, `status` (and the internal `watchdog`).

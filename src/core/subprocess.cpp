@@ -109,8 +109,8 @@ class SigpipeGuard {
 };
 
 // Only async-signal-safe calls from here to exec: the parent may have other threads.
-[[noreturn]] void exec_child(const char* program, char* const* argv, int in_fd, int out_fd,
-                             int err_fd, int report_fd) {
+[[noreturn]] void exec_child(const char* program, char* const* argv, char* const* envp, int in_fd,
+                             int out_fd, int err_fd, int report_fd) {
   ::setpgid(0, 0);
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
@@ -133,7 +133,7 @@ class SigpipeGuard {
   // Descriptors the parent opened without O_CLOEXEC must not leak into the command.
   ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 #endif
-  ::execv(program, argv);
+  ::execve(program, argv, envp);
   int e = errno;
   [[maybe_unused]] auto n = ::write(report_fd, &e, sizeof e);
   ::_exit(127);
@@ -209,6 +209,21 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv,
   cargv.reserve(argv.size() + 1);
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
+  // The environment is built before fork: the child may only make async-signal-safe calls.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const auto name = entry.substr(0, entry.find('=') + 1);
+    const bool replaced = std::any_of(
+        options.environment.begin(), options.environment.end(),
+        [&](const std::string& x) { return std::string_view(x).substr(0, name.size()) == name; });
+    if (!replaced) env_strings.emplace_back(entry);
+  }
+  for (const auto& x : options.environment) env_strings.push_back(x);
+  std::vector<char*> cenv;
+  cenv.reserve(env_strings.size() + 1);
+  for (auto& x : env_strings) cenv.push_back(x.data());
+  cenv.push_back(nullptr);
 
   Fd in_r, in_w, out_r, out_w, err_r, err_w, rep_r, rep_w;
   if (!make_pipe(in_r, in_w) || !make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) ||
@@ -222,7 +237,8 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv,
     return Error{"cannot run " + command_line(argv) + ": fork: " + errno_text(errno)};
   }
   if (pid == 0) {
-    exec_child(program->c_str(), cargv.data(), in_r.get(), out_w.get(), err_w.get(), rep_w.get());
+    exec_child(program->c_str(), cargv.data(), cenv.data(), in_r.get(), out_w.get(), err_w.get(),
+               rep_w.get());
   }
   // Both sides set the group so a kill(-pid) right after fork cannot miss it.
   ::setpgid(pid, pid);

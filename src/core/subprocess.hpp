@@ -24,6 +24,9 @@ struct CommandOptions {
   std::chrono::milliseconds timeout{30000};
   std::string stdin_data;             // written to the child's stdin, then closed
   std::size_t max_output = 64 << 20;  // per stream; the rest is discarded and noted in err
+  // "NAME=value" entries added to (or replacing in) the inherited environment: how a hook gets
+  // data without a shell parsing it.
+  std::vector<std::string> environment;
 };
 
 // argv[0] is looked up in PATH when it has no slash. An Error only when the command could not

@@ -84,7 +84,7 @@ class NftFirewall final : public OwnedFirewall {
 
   Result<std::string> save() override {
     auto r = run_command({"nft", "-s", "list", "table", "inet", kNftTable},
-                         CommandOptions{kToolTimeout, {}, 64 << 20});
+                         CommandOptions{kToolTimeout, {}, 64 << 20, {}});
     if (!r) return r.error();
     if (r->success()) return "present\n" + r->out;
     if (r->err.find("No such file or directory") != std::string::npos)

@@ -67,8 +67,19 @@ Result<std::unique_ptr<TimeZone>> make_time_zone(std::string_view spec);
 class YearInference {
  public:
   YearInference(int file_year, int file_month) : year_(file_year), file_month_(file_month) {}
+  // A chunk that continues a text whose last RFC 3164 line was in `last_month` (1-12) of
+  // `year`: the state a sequential reader has at that point, with no rollovers counted yet.
+  static YearInference continuing(int year, int last_month) {
+    YearInference y(year, 12);
+    y.last_month_ = last_month;
+    return y;
+  }
   int year_for(int month);
   std::uint64_t rollovers() const { return rollovers_; }
+  // The year of the last line (the seed's year before any), and its month (0: none yet); what
+  // a chunked reader passes to continuing() for the next chunk.
+  int year() const { return year_; }
+  int last_month() const { return last_month_; }
 
  private:
   int year_;

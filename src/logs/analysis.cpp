@@ -1,0 +1,1486 @@
+// The analysis: attribution of mail to accounts (through amavis' re-injection), per-account
+// figures, and the detectors of catalog/detectors.toml, evaluated incrementally as events
+// arrive so that `logs report` and `logs watch` share one implementation.
+//
+// Windows are sliding at one-minute resolution: counts live in per-minute buckets and a
+// window of W seconds holds the buckets of the last ceil(W/60) minutes.
+#include "logs/analysis.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "logs/detector_catalog.hpp"
+
+namespace mw::logs {
+
+std::string_view name_of(FindingSeverity s) {
+  switch (s) {
+    case FindingSeverity::critical:
+      return "critical";
+    case FindingSeverity::high:
+      return "high";
+    case FindingSeverity::medium:
+      return "medium";
+    case FindingSeverity::low:
+      return "low";
+  }
+  return "low";
+}
+
+namespace {
+constexpr std::array<std::string_view, kDetectors> kDetectorNames = {
+    "brute_force",  "password_spray",    "compromised_login", "impossible_travel", "outbound_burst",
+    "bounce_ratio", "baseline_exceeded", "mynetworks_relay",  "queue_flood"};
+}  // namespace
+
+std::string_view name_of(Detector d) {
+  return kDetectorNames[static_cast<std::size_t>(d)];
+}
+
+std::optional<Detector> detector_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < kDetectors; ++i)
+    if (kDetectorNames[i] == name) return static_cast<Detector>(i);
+  return std::nullopt;
+}
+
+bool means_compromise(Detector d) {
+  switch (d) {
+    case Detector::compromised_login:
+    case Detector::impossible_travel:
+    case Detector::outbound_burst:
+    case Detector::bounce_ratio:
+    case Detector::baseline_exceeded:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+// Hashing that finds std::string keys from a string_view without building a string.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <class V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::string_view domain_of(std::string_view address) {
+  const auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string_view{} : address.substr(at + 1);
+}
+
+std::int64_t minute_of(const Timestamp& t) {
+  return t.seconds >= 0 ? t.seconds / 60 : (t.seconds - 59) / 60;
+}
+std::int64_t hour_of(const Timestamp& t) {
+  return t.seconds >= 0 ? t.seconds / 3600 : (t.seconds - 3599) / 3600;
+}
+
+// N counters summed over a sliding window of whole minutes.
+template <std::size_t N>
+class MinuteWindow {
+ public:
+  using Values = std::array<std::uint32_t, N>;
+  explicit MinuteWindow(std::int64_t window_seconds = 3600)
+      : minutes_(std::max<std::int64_t>(1, (window_seconds + 59) / 60)) {}
+
+  void add(std::int64_t minute, const Values& v) {
+    advance(minute);
+    if (!buckets_.empty() && minute < buckets_.front().first - 0) {
+      // Older than the window (a late, pending message): outside, not counted.
+      if (minute <= newest_ - minutes_) return;
+    }
+    auto it = std::find_if(buckets_.rbegin(), buckets_.rend(),
+                           [&](const auto& b) { return b.first <= minute; });
+    if (it != buckets_.rend() && it->first == minute) {
+      for (std::size_t i = 0; i < N; ++i) it->second[i] += v[i];
+    } else {
+      buckets_.insert(it.base(), {minute, v});
+    }
+    for (std::size_t i = 0; i < N; ++i) sum_[i] += v[i];
+  }
+
+  // Drops the minutes that fell out of the window ending at `minute`.
+  void advance(std::int64_t minute) {
+    newest_ = std::max(newest_, minute);
+    while (!buckets_.empty() && buckets_.front().first <= newest_ - minutes_) {
+      for (std::size_t i = 0; i < N; ++i) sum_[i] -= buckets_.front().second[i];
+      buckets_.pop_front();
+    }
+  }
+
+  std::uint64_t sum(std::size_t i) const { return sum_[i]; }
+  bool empty() const { return buckets_.empty(); }
+
+ private:
+  std::int64_t minutes_;
+  std::int64_t newest_ = INT64_MIN / 2;
+  std::deque<std::pair<std::int64_t, Values>> buckets_;
+  std::array<std::uint64_t, N> sum_{};
+};
+
+// Distinct keys seen within a sliding window (of seconds), with a count per key.
+class DistinctWindow {
+ public:
+  explicit DistinctWindow(std::int64_t window_seconds) : window_(window_seconds) {}
+  void add(std::int64_t t, std::uint32_t key) {
+    advance(t);
+    entries_.emplace_back(t, key);
+    ++counts_[key];
+    if (entries_.size() > kCap) pop();
+  }
+  void advance(std::int64_t t) {
+    while (!entries_.empty() && entries_.front().first <= t - window_) pop();
+  }
+  std::size_t distinct() const { return counts_.size(); }
+  const std::unordered_map<std::uint32_t, std::uint32_t>& counts() const { return counts_; }
+  bool empty() const { return entries_.empty(); }
+
+ private:
+  // A flood from one address keeps at most this many entries (the threshold is far lower).
+  static constexpr std::size_t kCap = 20000;
+  void pop() {
+    const auto key = entries_.front().second;
+    entries_.pop_front();
+    auto it = counts_.find(key);
+    if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+  }
+  std::int64_t window_;
+  std::deque<std::pair<std::int64_t, std::uint32_t>> entries_;
+  std::unordered_map<std::uint32_t, std::uint32_t> counts_;
+};
+
+// The last few positions (and times) of something, to prove a finding when it opens.
+struct Recent {
+  static constexpr std::size_t kSize = kMaxEvidence;
+  std::array<Position, kSize> pos{};
+  std::array<Timestamp, kSize> time{};
+  std::size_t next = 0, size = 0;
+  void add(Position p, Timestamp t) {
+    pos[next] = p;
+    time[next] = t;
+    next = (next + 1) % kSize;
+    size = std::min(size + 1, kSize);
+  }
+  // Oldest first.
+  template <class F>
+  void each(F&& f) const {
+    const std::size_t start = (next + kSize - size) % kSize;
+    for (std::size_t i = 0; i < size; ++i) f(pos[(start + i) % kSize], time[(start + i) % kSize]);
+  }
+};
+
+// Interned strings: accounts and addresses become small ids.
+class Interner {
+ public:
+  std::uint32_t id(std::string_view s) {
+    auto it = ids_.find(s);
+    if (it != ids_.end()) return it->second;
+    const auto id = static_cast<std::uint32_t>(names_.size());
+    names_.emplace_back(s);
+    ids_.emplace(names_.back(), id);
+    return id;
+  }
+  std::optional<std::uint32_t> find(std::string_view s) const {
+    auto it = ids_.find(s);
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
+  }
+  const std::string& name(std::uint32_t id) const { return names_[id]; }
+  std::size_t size() const { return names_.size(); }
+
+ private:
+  std::deque<std::string> names_;
+  StringMap<std::uint32_t> ids_;
+};
+
+struct Located {
+  bool valid = false;
+  Timestamp time;
+  std::uint32_t ip = 0;
+  GeoLocation where;
+};
+
+struct AccountState {
+  std::array<std::uint64_t, 10> logins_by_protocol{}, failures_by_protocol{};
+  std::uint64_t logins = 0, failures = 0;
+  std::unordered_map<std::uint32_t, Timestamp> success_ips;  // ip -> first success
+  MinuteWindow<2> brute{600};         // [0] unknown-address failures, [1] known-address ones
+  MinuteWindow<1> lookback{86400};    // unknown-address failures for compromised_login
+  std::set<std::uint32_t> brute_ips;  // addresses of the unknown-address failures (capped)
+  Recent failure_lines;
+  Located last_located;
+  std::uint64_t messages = 0, recipients = 0, bounced = 0, deferred = 0;
+  StringSet external_domains;
+  MinuteWindow<2> outbound{3600};  // messages, recipients
+  MinuteWindow<2> bounces{3600};   // messages' recipients tried, failed
+  Recent message_lines;
+  std::vector<HourCount> timeline;
+  std::uint64_t messages_before_hour = 0;  // for the baseline
+  std::int64_t current_hour = INT64_MIN;
+  std::uint32_t current_hour_messages = 0;
+  bool has_first_message = false;
+  Timestamp first_message;
+  bool seen = false;
+  Timestamp first_seen, last_seen;
+  std::set<std::uint32_t> mail_ips;  // addresses it submitted from
+};
+
+struct IpState {
+  DistinctWindow spray;   // accounts failing from this address (password_spray window)
+  DistinctWindow botnet;  // the same over the botnet window
+  Recent failure_lines;
+  bool in_botnet = false;
+  std::uint64_t failures = 0;
+  Timestamp last_seen;
+  IpState(std::int64_t w, std::int64_t bw) : spray(w), botnet(bw) {}
+};
+
+enum class OwnerKind : std::uint8_t { unknown, pending, account, relay, inbound, system };
+
+struct Delivery {
+  Timestamp time;
+  DeliveryStatus status;
+  std::string domain;
+  Position where;
+};
+
+struct Message {
+  OwnerKind owner = OwnerKind::unknown;
+  std::uint32_t owner_id = 0;  // account id (account) or client ip id (relay)
+  std::uint32_t client_ip = 0;
+  bool has_client = false;
+  bool mynetworks = false, mailbox_server = false, loopback = false;
+  bool child = false;    // re-injected copy of a parent message
+  bool counted = false;  // counted as a message of its owner
+  bool in_queue = false;
+  bool sender_known = false;
+  std::uint32_t sender = 0;  // interned sender address
+  std::uint32_t nrcpt = 0;
+  Timestamp time;
+  Position where;
+  std::vector<Delivery> pending;           // deliveries before the owner is known
+  std::vector<std::uint32_t> deferred_to;  // hashes of recipients deferred once already
+};
+
+struct RelayState {
+  MinuteWindow<4> window{3600};  // messages, foreign-sender messages, tried, failed
+  DistinctWindow senders{3600};
+  Recent lines;
+  std::uint64_t messages = 0;
+};
+
+struct SenderQueue {
+  std::uint32_t in_queue = 0;
+  Recent lines;
+};
+
+// The lines of one Zimbra login key (see Impl::duplicate_zimbra_login).
+struct ZimbraSeen {
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> classes;  // class -> lines
+  std::uint32_t logins = 0;
+};
+
+std::uint32_t hash32(std::string_view s) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : s) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+}  // namespace
+
+struct Analyzer::Impl {
+  const DetectorCatalog& cat;
+  AnalyzerOptions opt;
+  Interner accounts, ips, senders;
+  std::unordered_map<std::uint32_t, AccountState> account_state;
+  std::unordered_map<std::uint32_t, IpState> ip_state;
+  std::unordered_map<std::uint32_t, RelayState> relay_state;
+  std::unordered_map<std::uint32_t, SenderQueue> sender_queue;
+  StringMap<Message> messages;
+  std::deque<std::pair<Timestamp, std::string>> pending_order;  // pending qids by time
+  std::uint64_t queue_total = 0;
+  StringSet local_domains;
+  std::unordered_map<std::uint32_t, std::optional<GeoLocation>> geo_cache;
+  // Zimbra logins already counted (audit.log and mailbox.log write the same login).
+  std::deque<std::pair<std::int64_t, std::string>> zimbra_recent;
+  std::unordered_map<std::string, ZimbraSeen> zimbra_recent_set;
+  std::unordered_set<std::uint32_t> botnet_ips;
+  std::int64_t botnet_checked_minute = INT64_MIN;
+  std::map<std::pair<Detector, std::string>, Finding> findings;
+  std::vector<std::pair<Detector, std::string>> alerts;
+  StringSet exception_senders, exception_accounts;
+  Timestamp now;
+  bool has_time = false;
+  Timestamp first, last;
+  std::uint64_t total_messages = 0, total_logins = 0, total_failures = 0;
+  bool saw_zimbra = false;
+
+  Impl(const DetectorCatalog& c, AnalyzerOptions o) : cat(c), opt(std::move(o)) {
+    for (const auto& d : opt.local_domains) local_domains.insert(lower(d));
+    for (const auto& s : cat.exceptions.senders) exception_senders.insert(s);
+    for (const auto& s : cat.exceptions.accounts) exception_accounts.insert(s);
+    if (opt.mynetworks.empty()) {
+      for (const char* p : {"127.0.0.0/8", "::1/128"})
+        if (auto pr = parse_prefix(p)) opt.mynetworks.push_back(*pr);
+    }
+    if (opt.mailbox_servers.empty()) {
+      for (const char* p : {"127.0.0.0/8", "::1/128"})
+        if (auto pr = parse_prefix(p)) opt.mailbox_servers.push_back(*pr);
+    }
+  }
+
+  AccountState& account(std::uint32_t id) {
+    auto it = account_state.find(id);
+    if (it != account_state.end()) return it->second;
+    auto& a = account_state[id];
+    a.brute = MinuteWindow<2>(cat.brute_force.window);
+    a.lookback = MinuteWindow<1>(cat.compromised_login.lookback);
+    a.outbound = MinuteWindow<2>(cat.outbound_burst.window);
+    a.bounces = MinuteWindow<2>(cat.bounce_ratio.window);
+    return a;
+  }
+
+  IpState& ip(std::uint32_t id) {
+    auto it = ip_state.find(id);
+    if (it != ip_state.end()) return it->second;
+    return ip_state
+        .emplace(id, IpState(cat.password_spray.window, cat.password_spray.botnet_window))
+        .first->second;
+  }
+
+  static bool in(const std::vector<Prefix>& set, std::string_view ip_text) {
+    if (set.empty() || ip_text.empty()) return false;
+    const auto addr = parse_address(ip_text);
+    if (!addr) return false;
+    return std::any_of(set.begin(), set.end(), [&](const Prefix& p) {
+      return p.addr.family == addr->family && addr->value >= p.first() && addr->value <= p.last();
+    });
+  }
+
+  bool is_local_domain(std::string_view domain) const {
+    return !domain.empty() && local_domains.count(lower(domain)) != 0;
+  }
+
+  const std::optional<GeoLocation>& geo(std::uint32_t ip_id) {
+    auto it = geo_cache.find(ip_id);
+    if (it != geo_cache.end()) return it->second;
+    std::optional<GeoLocation> loc;
+    if (opt.geoip != nullptr) loc = opt.geoip->lookup(ips.name(ip_id));
+    return geo_cache.emplace(ip_id, std::move(loc)).first->second;
+  }
+
+  void touch(AccountState& a, const Timestamp& t) {
+    if (!a.seen) {
+      a.seen = true;
+      a.first_seen = t;
+    }
+    if (t > a.last_seen) a.last_seen = t;
+  }
+
+  HourCount& hour(AccountState& a, const Timestamp& t) {
+    const auto h = hour_of(t);
+    if (!a.timeline.empty() && a.timeline.back().hour == h) return a.timeline.back();
+    auto it = std::lower_bound(a.timeline.begin(), a.timeline.end(), h,
+                               [](const HourCount& c, std::int64_t v) { return c.hour < v; });
+    if (it != a.timeline.end() && it->hour == h) return *it;
+    HourCount c;
+    c.hour = h;
+    return *a.timeline.insert(it, c);
+  }
+
+  // --- findings ---------------------------------------------------------------------------
+
+  Finding& open(Detector d, const std::string& key, const Timestamp& t, bool* created) {
+    auto [it, inserted] = findings.try_emplace({d, key});
+    Finding& f = it->second;
+    if (inserted) {
+      f.detector = d;
+      f.severity = cat.severity_of(d);
+      f.key = key;
+      f.first_seen = t;
+      f.last_seen = t;
+      alerts.emplace_back(d, key);
+    }
+    if (created != nullptr) *created = inserted;
+    if (t > f.last_seen) f.last_seen = t;
+    if (t < f.first_seen) f.first_seen = t;
+    return f;
+  }
+
+  static void evidence(Finding& f, Position p) {
+    if (f.evidence.size() < kMaxEvidence) {
+      if (std::find(f.evidence.begin(), f.evidence.end(), p) == f.evidence.end())
+        f.evidence.push_back(p);
+    } else if (!(f.evidence.back() == p)) {
+      if (f.evidence.size() == kMaxEvidence)
+        f.evidence.push_back(p);
+      else
+        f.evidence.back() = p;
+    }
+  }
+  static void evidence(Finding& f, const Recent& r) {
+    r.each([&](Position p, Timestamp t) {
+      evidence(f, p);
+      if (t < f.first_seen && t.seconds > 0) f.first_seen = t;
+    });
+  }
+  void source(Finding& f, std::uint32_t ip_id) {
+    const std::string& s = ips.name(ip_id);
+    if (std::find(f.source_ips.begin(), f.source_ips.end(), s) != f.source_ips.end()) return;
+    ++f.source_ip_count;
+    if (f.source_ips.size() < kMaxListed) f.source_ips.push_back(s);
+  }
+  static void listed_account(Finding& f, const std::string& a) {
+    if (std::find(f.accounts.begin(), f.accounts.end(), a) != f.accounts.end()) return;
+    ++f.account_count;
+    if (f.accounts.size() < kMaxListed) f.accounts.push_back(a);
+  }
+  static void raise(Finding& f, const char* name, std::uint64_t v) {
+    auto& c = f.counts[name];
+    c = std::max(c, v);
+  }
+  Finding* existing(Detector d, const std::string& key) {
+    auto it = findings.find({d, key});
+    return it == findings.end() ? nullptr : &it->second;
+  }
+
+  // --- logins -----------------------------------------------------------------------------
+
+  // Where a failure is seen twice: Dovecot's auth process (the "backend", with
+  // auth_verbose) logs the attempt that Postfix's SASL warning or Dovecot's login process (the
+  // "frontend", which knows the protocol) logs again, about two seconds later (Dovecot's
+  // auth_failure_delay). One attempt, one failure.
+  enum class Echo : std::uint8_t { none, backend, frontend };
+  struct EchoEntry {
+    std::int64_t time;
+    std::string account;
+    Echo side;
+    std::uint32_t ip;
+  };
+  static constexpr std::int64_t kEchoSeconds = 5;
+  std::deque<EchoEntry> echoes;
+
+  static Echo echo_side(const Event& e) {
+    if (e.program_kind == Program::postfix) return Echo::frontend;
+    if (e.program_kind != Program::dovecot) return Echo::none;
+    return e.facts.protocol == Protocol::unknown ? Echo::backend : Echo::frontend;
+  }
+
+  void on_login(const Event& e, Position where) {
+    const Facts& f = e.facts;
+    const bool success = f.kind == EventKind::auth && f.outcome == Outcome::success;
+    const bool failure = (f.kind == EventKind::auth && f.outcome == Outcome::failure) ||
+                         f.kind == EventKind::invalid_user;
+    if (!success && !failure) return;
+    if (e.program_kind == Program::zimbra_audit || e.program_kind == Program::zimbra_mailbox) {
+      saw_zimbra = true;
+      if (duplicate_zimbra_login(e, where)) return;
+    }
+    const std::string name = lower(f.account);
+    const bool has_ip = !f.client_ip.empty();
+    const std::uint32_t ip_id = has_ip ? ips.id(f.client_ip) : 0;
+    if (e.program_kind == Program::sshd && sshd_announced(e, name)) return;
+    if (success) {
+      login_success(name, has_ip, ip_id, f.protocol, e.time, where);
+      return;
+    }
+    const Echo side = echo_side(e);
+    if (side != Echo::none && has_ip) {
+      while (!echoes.empty() && echoes.front().time < e.time.seconds - kEchoSeconds)
+        echoes.pop_front();
+      for (auto it = echoes.begin(); it != echoes.end(); ++it) {
+        if (it->side == side || it->ip != ip_id) continue;
+        if (it->time < e.time.seconds - kEchoSeconds || it->time > e.time.seconds + kEchoSeconds)
+          continue;
+        if (!(it->account == name || it->account.empty() || name.empty())) continue;
+        const std::string counted = it->account;
+        echoes.erase(it);
+        if (side == Echo::frontend && !name.empty()) {
+          // The backend line was counted without the protocol: move its count.
+          if (auto id = accounts.find(name)) {
+            AccountState& a = account(*id);
+            if (a.failures_by_protocol[0] > 0) {
+              --a.failures_by_protocol[0];
+              ++a.failures_by_protocol[static_cast<std::size_t>(f.protocol)];
+            }
+          }
+        } else if (counted.empty() && !name.empty()) {
+          // The frontend (Postfix before 3.7.8) did not name the account; the backend does.
+          account_failure(name, has_ip, ip_id, Protocol::submission, e.time, where);
+        }
+        return;
+      }
+      if (echoes.size() < 100000) echoes.push_back(EchoEntry{e.time.seconds, name, side, ip_id});
+    }
+    ++total_failures;
+    if (has_ip) {
+      IpState& st = ip(ip_id);
+      ++st.failures;
+      st.last_seen = e.time;
+      st.failure_lines.add(where, e.time);
+    }
+    if (!name.empty()) account_failure(name, has_ip, ip_id, f.protocol, e.time, where);
+  }
+
+  void login_success(const std::string& name, bool has_ip, std::uint32_t ip_id, Protocol protocol,
+                     const Timestamp& t, Position where) {
+    ++total_logins;
+    if (name.empty()) return;
+    const auto acc_id = accounts.id(name);
+    AccountState& a = account(acc_id);
+    touch(a, t);
+    ++a.logins;
+    ++a.logins_by_protocol[static_cast<std::size_t>(protocol)];
+    ++hour(a, t).logins;
+    if (!has_ip) return;
+    const bool new_ip = a.success_ips.find(ip_id) == a.success_ips.end();
+    if (new_ip) check_compromised_login(name, a, ip_id, t, where);
+    if (new_ip && (opt.watch ? a.success_ips.size() < 1024 : true)) a.success_ips.emplace(ip_id, t);
+    check_travel(name, a, ip_id, t, where);
+  }
+
+  void account_failure(const std::string& name, bool has_ip, std::uint32_t ip_id, Protocol protocol,
+                       const Timestamp& t, Position where) {
+    const auto acc_id = accounts.id(name);
+    AccountState& a = account(acc_id);
+    touch(a, t);
+    ++a.failures;
+    ++a.failures_by_protocol[static_cast<std::size_t>(protocol)];
+    ++hour(a, t).failures;
+    a.failure_lines.add(where, t);
+    const bool known = has_ip && a.success_ips.count(ip_id) != 0;
+    const auto minute = minute_of(t);
+    a.brute.add(minute, {known ? 0u : 1u, known ? 1u : 0u});
+    if (!known) {
+      a.lookback.add(minute, {1});
+      if (has_ip && a.brute_ips.size() < 4096) a.brute_ips.insert(ip_id);
+    }
+    check_brute_force(name, a, has_ip ? std::optional<std::uint32_t>(ip_id) : std::nullopt, t,
+                      where);
+    if (has_ip && !known) check_spray(ip_id, acc_id, t, where);
+  }
+
+  // sshd announces a connection for an unknown user ("Invalid user U from IP") and then logs
+  // its first attempt ("Failed password for invalid user U ..."): one attempt, two lines. The
+  // announcement counts (a probe that never tries a password is still one), the attempt that
+  // follows it in the same process does not; later attempts do.
+  std::unordered_map<std::string, std::string> sshd_invalid;  // pid -> user announced
+
+  bool sshd_announced(const Event& e, const std::string& name) {
+    const std::string pid(e.pid);
+    if (e.facts.kind == EventKind::invalid_user) {
+      if (sshd_invalid.size() > 65536) sshd_invalid.clear();
+      sshd_invalid[pid] = name;
+      return false;
+    }
+    auto it = sshd_invalid.find(pid);
+    if (it == sshd_invalid.end()) return false;
+    const bool same = it->second == name && e.facts.outcome == Outcome::failure;
+    sshd_invalid.erase(it);
+    return same;
+  }
+
+  // SMTP AUTH successes are logged only as smtpd's "QID: client=..., sasl_username=U", once per
+  // message: the first message of a session (the same smtpd process, account and client in a
+  // row) is the login.
+  std::unordered_map<std::string, std::pair<std::uint32_t, std::uint32_t>> smtpd_sessions;
+
+  void sasl_login(const Event& e, std::uint32_t acc_id, std::uint32_t ip_id, Position where) {
+    std::string key(e.program);
+    key += '[';
+    key += e.pid;
+    auto [it, inserted] = smtpd_sessions.try_emplace(std::move(key), acc_id, ip_id);
+    if (!inserted) {
+      if (it->second == std::make_pair(acc_id, ip_id)) return;
+      it->second = {acc_id, ip_id};
+    }
+    if (smtpd_sessions.size() > 65536) smtpd_sessions.clear();
+    login_success(accounts.name(acc_id), true, ip_id,
+                  e.facts.protocol == Protocol::unknown ? Protocol::submission : e.facts.protocol,
+                  e.time, where);
+  }
+
+  // Zimbra writes one login more than once: the security line in audit.log and again in
+  // mailbox.log, and an IMAP login also as mailbox.log's "user X authenticated". Each login
+  // gives at most one line per (input, kind of line), so the logins behind the lines of one
+  // (second, account, client, outcome) are as many as the largest count of one such class: a
+  // client opening three connections in one second is still three logins.
+  bool duplicate_zimbra_login(const Event& e, Position where) {
+    const std::int64_t sec = e.time.seconds;
+    while (!zimbra_recent.empty() && zimbra_recent.front().first < sec - 2) {
+      zimbra_recent_set.erase(zimbra_recent.front().second);
+      zimbra_recent.pop_front();
+    }
+    std::string key = fmt::format("{}|{}|{}|{}", sec, lower(e.facts.account), e.facts.client_ip,
+                                  static_cast<int>(e.facts.outcome));
+    const std::uint32_t cls = where.input * 2 + (e.program_kind == Program::zimbra_audit ? 1u : 0u);
+    auto [it, inserted] = zimbra_recent_set.try_emplace(key);
+    if (inserted) zimbra_recent.emplace_back(sec, std::move(key));
+    ZimbraSeen& seen = it->second;
+    auto c = std::find_if(seen.classes.begin(), seen.classes.end(),
+                          [&](const auto& x) { return x.first == cls; });
+    if (c == seen.classes.end()) {
+      seen.classes.emplace_back(cls, 0u);
+      c = seen.classes.end() - 1;
+    }
+    if (++c->second <= seen.logins) return true;
+    ++seen.logins;
+    return false;
+  }
+
+  void check_brute_force(const std::string& name, AccountState& a,
+                         std::optional<std::uint32_t> ip_id, const Timestamp& t, Position where) {
+    a.brute.advance(minute_of(t));
+    Finding* f = existing(Detector::brute_force, name);
+    const bool over = a.brute.sum(0) >= cat.brute_force.failures ||
+                      a.brute.sum(1) >= cat.brute_force.known_address_failures;
+    if (f == nullptr && !over) return;
+    bool created = false;
+    Finding& g = open(Detector::brute_force, name, t, &created);
+    g.account = name;
+    if (created) {
+      evidence(g, a.failure_lines);
+      for (auto id : a.brute_ips) source(g, id);
+    } else {
+      evidence(g, where);
+    }
+    if (ip_id && a.success_ips.count(*ip_id) == 0) source(g, *ip_id);
+    ++g.counts["failures"];
+    if (created) g.counts["failures"] = std::max<std::uint64_t>(a.brute.sum(0) + a.brute.sum(1), 1);
+    raise(g, "failures_in_window", a.brute.sum(0) + a.brute.sum(1));
+    g.summary = fmt::format("{} failed logins on {} from {} address(es)", g.counts["failures"],
+                            name, g.source_ip_count);
+  }
+
+  void check_spray(std::uint32_t ip_id, std::uint32_t acc_id, const Timestamp& t, Position where) {
+    IpState& s = ip(ip_id);
+    s.spray.add(t.seconds, acc_id);
+    s.botnet.add(t.seconds, acc_id);
+    const std::string& ip_text = ips.name(ip_id);
+    const std::string& acc = accounts.name(acc_id);
+    if (Finding* f = existing(Detector::password_spray, ip_text)) {
+      open(Detector::password_spray, ip_text, t, nullptr);
+      evidence(*f, where);
+      ++f->counts["failures"];
+      listed_account(*f, acc);
+      raise(*f, "accounts_in_window", s.spray.distinct());
+      f->summary = fmt::format("{} failed logins from {} across {} accounts", f->counts["failures"],
+                               ip_text, f->account_count);
+      return;
+    }
+    if (s.spray.distinct() >= cat.password_spray.accounts) {
+      bool created = false;
+      Finding& g = open(Detector::password_spray, ip_text, t, &created);
+      source(g, ip_id);
+      evidence(g, s.failure_lines);
+      for (const auto& [id, n] : s.spray.counts()) listed_account(g, accounts.name(id));
+      std::sort(g.accounts.begin(), g.accounts.end());
+      g.counts["failures"] = s.spray.distinct();
+      for (const auto& kv : s.spray.counts()) g.counts["failures"] += kv.second - 1;
+      raise(g, "accounts_in_window", s.spray.distinct());
+      g.summary = fmt::format("{} failed logins from {} across {} accounts", g.counts["failures"],
+                              ip_text, g.account_count);
+      return;
+    }
+    // A botnet: many addresses each failing on several accounts.
+    const bool multi = s.botnet.distinct() >= 2;
+    if (multi && !s.in_botnet) {
+      s.in_botnet = true;
+      botnet_ips.insert(ip_id);
+    }
+    // A botnet finding grows while its wave goes on; a failure long after it must qualify again.
+    if (Finding* f = existing(Detector::password_spray, "botnet");
+        f != nullptr && s.in_botnet &&
+        t.seconds - f->last_seen.seconds <= cat.password_spray.botnet_window) {
+      open(Detector::password_spray, "botnet", t, nullptr);
+      source(*f, ip_id);
+      listed_account(*f, acc);
+      evidence(*f, where);
+      ++f->counts["failures"];
+      f->summary = fmt::format("{} failed logins from {} addresses across {} accounts",
+                               f->counts["failures"], f->source_ip_count, f->account_count);
+      return;
+    }
+    const auto minute = minute_of(t);
+    if (botnet_ips.size() < cat.password_spray.botnet_addresses || minute == botnet_checked_minute)
+      return;
+    botnet_checked_minute = minute;
+    // Forget addresses whose failures left the window or that have their own spray finding.
+    std::set<std::uint32_t> hit;
+    std::vector<std::uint32_t> members;
+    for (auto it = botnet_ips.begin(); it != botnet_ips.end();) {
+      IpState& m = ip(*it);
+      m.botnet.advance(t.seconds);
+      if (m.botnet.distinct() < 2 || existing(Detector::password_spray, ips.name(*it))) {
+        m.in_botnet = false;
+        it = botnet_ips.erase(it);
+        continue;
+      }
+      members.push_back(*it);
+      for (const auto& kv : m.botnet.counts()) hit.insert(kv.first);
+      ++it;
+    }
+    if (members.size() < cat.password_spray.botnet_addresses ||
+        hit.size() < cat.password_spray.botnet_accounts)
+      return;
+    Finding& g = open(Detector::password_spray, "botnet", t, nullptr);
+    std::sort(members.begin(), members.end(),
+              [&](auto x, auto y) { return ips.name(x) < ips.name(y); });
+    std::uint64_t failures = 0;
+    for (auto id : members) {
+      source(g, id);
+      IpState& m = ip(id);
+      evidence(g, m.failure_lines);
+      for (const auto& kv : m.botnet.counts()) failures += kv.second;
+    }
+    std::vector<std::string> names;
+    for (auto id : hit) names.push_back(accounts.name(id));
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) listed_account(g, n);
+    g.counts["failures"] = failures;
+    raise(g, "addresses_in_window", members.size());
+    raise(g, "accounts_in_window", hit.size());
+    g.summary = fmt::format("{} failed logins from {} addresses across {} accounts", failures,
+                            g.source_ip_count, g.account_count);
+  }
+
+  bool in_spray(std::uint32_t ip_id, const Timestamp& t) {
+    const std::string& ip_text = ips.name(ip_id);
+    for (const std::string* key : {&ip_text, static_cast<const std::string*>(nullptr)}) {
+      const Finding* f = key != nullptr ? existing(Detector::password_spray, *key) : nullptr;
+      if (key == nullptr) {
+        f = existing(Detector::password_spray, "botnet");
+        if (f != nullptr &&
+            std::find(f->source_ips.begin(), f->source_ips.end(), ip_text) == f->source_ips.end())
+          f = nullptr;
+      }
+      if (f != nullptr && t.seconds - f->last_seen.seconds <= cat.compromised_login.lookback)
+        return true;
+    }
+    return false;
+  }
+
+  void check_compromised_login(const std::string& name, AccountState& a, std::uint32_t ip_id,
+                               const Timestamp& t, Position where) {
+    a.lookback.advance(minute_of(t));
+    const auto failures = a.lookback.sum(0);
+    const bool sprayed = in_spray(ip_id, t);
+    if (failures < cat.compromised_login.min_failures && !sprayed) return;
+    bool created = false;
+    Finding& g = open(Detector::compromised_login, name, t, &created);
+    g.account = name;
+    if (created) {
+      evidence(g, a.failure_lines);
+      g.first_seen = t;
+    }
+    evidence(g, where);
+    source(g, ip_id);
+    raise(g, "failures_before", failures);
+    ++g.counts["successes"];
+    g.summary = fmt::format("{} logged in from new address {} after {} failed logins{}", name,
+                            ips.name(ip_id), failures, sprayed ? " (a password spray source)" : "");
+  }
+
+  void check_travel(const std::string& name, AccountState& a, std::uint32_t ip_id,
+                    const Timestamp& t, Position where) {
+    const auto& loc = geo(ip_id);
+    if (!loc || loc->country.empty()) return;
+    const Located prev = a.last_located;
+    a.last_located = Located{true, t, ip_id, *loc};
+    if (!prev.valid || prev.ip == ip_id) return;
+    const double hours =
+        std::max(1.0 / 60, static_cast<double>(t.seconds - prev.time.seconds) / 3600);
+    bool impossible = false;
+    std::uint64_t km = 0, kmh = 0;
+    if (prev.where.has_coordinates && loc->has_coordinates) {
+      const double d =
+          distance_km(prev.where.latitude, prev.where.longitude, loc->latitude, loc->longitude);
+      km = static_cast<std::uint64_t>(d);
+      kmh = static_cast<std::uint64_t>(d / hours);
+      impossible =
+          d >= cat.impossible_travel.min_distance_km && d / hours > cat.impossible_travel.speed_kmh;
+    } else {
+      impossible = prev.where.country != loc->country &&
+                   t.seconds - prev.time.seconds <= cat.impossible_travel.country_window;
+    }
+    if (!impossible) return;
+    bool created = false;
+    Finding& g = open(Detector::impossible_travel, name, t, &created);
+    g.account = name;
+    if (created) g.first_seen = prev.time;
+    source(g, prev.ip);
+    source(g, ip_id);
+    for (const auto& c : {prev.where.country, loc->country})
+      if (std::find(g.countries.begin(), g.countries.end(), c) == g.countries.end())
+        g.countries.push_back(c);
+    evidence(g, where);
+    if (km > 0) {
+      raise(g, "distance_km", km);
+      raise(g, "speed_kmh", kmh);
+    }
+    raise(g, "minutes_between", static_cast<std::uint64_t>(t.seconds - prev.time.seconds) / 60);
+    if (!created) return;  // the first pair tells the story; counts keep the worst
+    g.summary = fmt::format("{} logged in from {} ({}) and {} ({}) {} minutes apart{}", name,
+                            ips.name(prev.ip), prev.where.country, ips.name(ip_id), loc->country,
+                            (t.seconds - prev.time.seconds) / 60,
+                            km > 0 ? fmt::format(", {} km: {} km/h", km, kmh) : std::string());
+  }
+
+  // --- messages ---------------------------------------------------------------------------
+
+  Message& message(std::string_view qid) {
+    auto it = messages.find(qid);
+    if (it != messages.end()) return it->second;
+    return messages.try_emplace(std::string(qid)).first->second;
+  }
+
+  void on_client(const Event& e, Position where) {
+    const Facts& f = e.facts;
+    if (f.queue_id.empty() || f.queue_id == "NOQUEUE") return;
+    Message& m = message(f.queue_id);
+    m.time = e.time;
+    m.where = where;
+    if (!f.client_ip.empty()) {
+      m.has_client = true;
+      m.client_ip = ips.id(f.client_ip);
+      m.mynetworks = in(opt.mynetworks, f.client_ip);
+      m.mailbox_server = in(opt.mailbox_servers, f.client_ip);
+    }
+    if (m.child) return;  // already linked to its parent
+    if (!f.account.empty()) {
+      m.owner = OwnerKind::account;
+      m.owner_id = accounts.id(lower(f.account));
+      if (m.has_client) sasl_login(e, m.owner_id, m.client_ip, where);
+      AccountState& a = account(m.owner_id);
+      touch(a, e.time);
+      if (m.has_client && a.mail_ips.size() < 1024) a.mail_ips.insert(m.client_ip);
+      a.message_lines.add(where, e.time);
+      if (const auto d = domain_of(f.account); !d.empty()) local_domains.insert(lower(d));
+    } else if (m.mynetworks || m.mailbox_server) {
+      // Loopback / trusted clients without SASL: amavis' re-injection, webmail, or a relay.
+      // Which one is known when the parent names it ("queued as") or when it leaves the queue.
+      m.owner = OwnerKind::pending;
+      pending_order.emplace_back(e.time, std::string(f.queue_id));
+    } else {
+      m.owner = OwnerKind::inbound;
+    }
+  }
+
+  void on_pickup(const Event& e, Position where) {
+    const Facts& f = e.facts;
+    if (f.queue_id.empty()) return;
+    Message& m = message(f.queue_id);
+    m.time = e.time;
+    m.where = where;
+    if (m.child) return;
+    m.owner = OwnerKind::pending;  // local submission: its sender, unless it is a re-injection
+    m.mailbox_server = true;
+    pending_order.emplace_back(e.time, std::string(f.queue_id));
+  }
+
+  void on_queued(const Event& e, Position where) {
+    const Facts& f = e.facts;
+    if (f.queue_id.empty()) return;
+    Message& m = message(f.queue_id);
+    if (!m.in_queue) {
+      m.in_queue = true;
+      m.sender_known = true;
+      m.sender = senders.id(lower(f.from));
+      m.nrcpt = f.nrcpt;
+      if (m.time.seconds == 0) {
+        m.time = e.time;
+        m.where = where;
+      }
+      ++queue_total;
+      SenderQueue& q = sender_queue[m.sender];
+      ++q.in_queue;
+      q.lines.add(where, e.time);
+      check_queue_flood(m.sender, e.time, where);
+      if (!m.child) ++total_messages;
+    }
+    if (m.owner == OwnerKind::account && !m.counted) count_message(m);
+    if (m.owner == OwnerKind::unknown && !m.child) m.owner = OwnerKind::inbound;
+  }
+
+  void count_message(Message& m) {
+    m.counted = true;
+    if (m.owner == OwnerKind::account) {
+      const std::string& name = accounts.name(m.owner_id);
+      AccountState& a = account(m.owner_id);
+      ++a.messages;
+      a.recipients += m.nrcpt;
+      HourCount& h = hour(a, m.time);
+      ++h.messages;
+      h.recipients += m.nrcpt;
+      if (exception_accounts.count(name) != 0) return;
+      a.outbound.add(minute_of(m.time), {1u, m.nrcpt});
+      check_burst(name, a, m);
+      check_baseline(name, a, m);
+    } else if (m.owner == OwnerKind::relay) {
+      RelayState& r = relay_state[m.owner_id];
+      ++r.messages;
+      r.lines.add(m.where, m.time);
+      const std::string& sender = m.sender_known ? senders.name(m.sender) : std::string();
+      if (exception_senders.count(sender) != 0) return;
+      const bool foreign = !sender.empty() && !is_local_domain(domain_of(sender));
+      r.window.add(minute_of(m.time), {1u, foreign ? 1u : 0u, 0u, 0u});
+      r.senders.add(m.time.seconds, m.sender);
+      check_relay(m.owner_id, r, m.time, m.where);
+    }
+  }
+
+  void check_burst(const std::string& name, AccountState& a, const Message& m) {
+    const auto msgs = a.outbound.sum(0), rcpts = a.outbound.sum(1);
+    Finding* f = existing(Detector::outbound_burst, name);
+    if (f == nullptr && msgs < cat.outbound_burst.messages && rcpts < cat.outbound_burst.recipients)
+      return;
+    bool created = false;
+    Finding& g = open(Detector::outbound_burst, name, m.time, &created);
+    g.account = name;
+    if (created) {
+      evidence(g, a.message_lines);
+      g.counts["messages"] = msgs;
+      g.counts["recipients"] = rcpts;
+    } else {
+      evidence(g, m.where);
+      ++g.counts["messages"];
+      g.counts["recipients"] += m.nrcpt;
+    }
+    if (m.has_client) source(g, m.client_ip);
+    raise(g, "messages_in_window", msgs);
+    raise(g, "recipients_in_window", rcpts);
+    g.summary =
+        fmt::format("{} sent {} messages to {} recipients (up to {} messages in {} minutes)", name,
+                    g.counts["messages"], g.counts["recipients"], g.counts["messages_in_window"],
+                    cat.outbound_burst.window / 60);
+  }
+
+  void check_baseline(const std::string& name, AccountState& a, const Message& m) {
+    const auto h = hour_of(m.time);
+    if (!a.has_first_message) {
+      a.has_first_message = true;
+      a.first_message = m.time;
+    }
+    if (h != a.current_hour) {
+      if (h > a.current_hour) {
+        a.messages_before_hour += a.current_hour_messages;
+        a.current_hour = h;
+        a.current_hour_messages = 0;
+      } else {
+        return;  // a late message of an earlier hour: counted in figures, not here
+      }
+    }
+    ++a.current_hour_messages;
+    const std::int64_t history = h * 3600 - a.first_seen.seconds;
+    if (history < cat.baseline_exceeded.min_history) return;
+    const double hours = static_cast<double>(history) / 3600;
+    const double mean = static_cast<double>(a.messages_before_hour) / hours;
+    const double n = a.current_hour_messages;
+    if (n < cat.baseline_exceeded.min_messages || n < cat.baseline_exceeded.factor * mean) {
+      if (Finding* f = existing(Detector::baseline_exceeded, name);
+          f != nullptr && f->last_seen.seconds / 3600 == h) {
+        evidence(*f, m.where);
+        f->last_seen = m.time;
+        raise(*f, "messages_in_hour", a.current_hour_messages);
+      }
+      return;
+    }
+    bool created = false;
+    Finding& g = open(Detector::baseline_exceeded, name, m.time, &created);
+    g.account = name;
+    if (created)
+      evidence(g, a.message_lines);
+    else
+      evidence(g, m.where);
+    if (m.has_client) source(g, m.client_ip);
+    raise(g, "messages_in_hour", a.current_hour_messages);
+    g.counts["baseline_per_hour_x100"] = static_cast<std::uint64_t>(mean * 100);
+    g.summary = fmt::format("{} sent {} messages in one hour; its own mean is {:.2f} per hour",
+                            name, g.counts["messages_in_hour"], mean);
+  }
+
+  void check_relay(std::uint32_t ip_id, RelayState& r, const Timestamp& t, Position where) {
+    r.window.advance(minute_of(t));
+    r.senders.advance(t.seconds);
+    const std::string& ip_text = ips.name(ip_id);
+    Finding* f = existing(Detector::mynetworks_relay, ip_text);
+    const auto msgs = r.window.sum(0);
+    const bool abuse =
+        msgs >= cat.mynetworks_relay.min_messages &&
+        (static_cast<double>(r.window.sum(1)) >= cat.mynetworks_relay.foreign_sender_ratio * msgs ||
+         r.senders.distinct() >= cat.mynetworks_relay.distinct_senders ||
+         (r.window.sum(2) > 0 && static_cast<double>(r.window.sum(3)) >=
+                                     cat.mynetworks_relay.bounce_ratio * r.window.sum(2)));
+    if (f == nullptr && !abuse) return;
+    bool created = false;
+    Finding& g = open(Detector::mynetworks_relay, ip_text, t, &created);
+    if (created) {
+      evidence(g, r.lines);
+      source(g, ip_id);
+    } else {
+      evidence(g, where);
+    }
+    raise(g, "messages_in_window", msgs);
+    raise(g, "foreign_senders_in_window", r.window.sum(1));
+    raise(g, "senders_in_window", r.senders.distinct());
+    raise(g, "recipients_failed_in_window", r.window.sum(3));
+    g.counts["messages"] = r.messages;
+    g.summary = fmt::format(
+        "{} (mynetworks) relayed {} unauthenticated messages, up to {} in {} minutes "
+        "({} with a foreign sender, {} distinct senders)",
+        ip_text, r.messages, g.counts["messages_in_window"], cat.mynetworks_relay.window / 60,
+        g.counts["foreign_senders_in_window"], g.counts["senders_in_window"]);
+  }
+
+  void check_queue_flood(std::uint32_t sender, const Timestamp& t, Position where) {
+    const SenderQueue& q = sender_queue[sender];
+    const std::string& name = senders.name(sender);
+    if (exception_senders.count(name) != 0) return;
+    const std::string key = name.empty() ? "<>" : name;
+    Finding* f = existing(Detector::queue_flood, key);
+    const bool over = q.in_queue >= cat.queue_flood.min_messages &&
+                      static_cast<double>(q.in_queue) >= cat.queue_flood.share * queue_total;
+    if (f == nullptr && !over) return;
+    if (f != nullptr && !over) return;
+    bool created = false;
+    Finding& g = open(Detector::queue_flood, key, t, &created);
+    if (created)
+      evidence(g, q.lines);
+    else
+      evidence(g, where);
+    raise(g, "in_queue", q.in_queue);
+    raise(g, "queue_total", queue_total);
+    g.summary = fmt::format("{} holds {} of the {} messages in the queue", key,
+                            g.counts["in_queue"], g.counts["queue_total"]);
+  }
+
+  void resolve_pending(Message& m, bool as_child_of_owner) {
+    (void)as_child_of_owner;
+    if (m.owner != OwnerKind::pending) return;
+    // Not a re-injection: mail from a mailbox server is its sender's (webmail); other trusted
+    // clients relay.
+    const std::string sender = m.sender_known ? senders.name(m.sender) : std::string();
+    if (m.mailbox_server && !sender.empty() && is_local_domain(domain_of(sender))) {
+      m.owner = OwnerKind::account;
+      m.owner_id = accounts.id(sender);
+      AccountState& a = account(m.owner_id);
+      touch(a, m.time);
+      a.message_lines.add(m.where, m.time);
+    } else if (m.mynetworks || m.mailbox_server) {
+      if (sender.empty() && !m.sender_known) {
+        m.owner = OwnerKind::system;
+      } else {
+        m.owner = OwnerKind::relay;
+        m.owner_id = m.client_ip;
+      }
+    } else {
+      m.owner = OwnerKind::inbound;
+    }
+    if (m.in_queue && !m.counted) count_message(m);
+    replay_deliveries(m);
+  }
+
+  void replay_deliveries(Message& m) {
+    auto pending = std::move(m.pending);
+    m.pending.clear();
+    for (const auto& d : pending) apply_delivery(m, d.time, d.status, d.domain, d.where);
+  }
+
+  void resolve_due(const Timestamp& t) {
+    while (!pending_order.empty() && pending_order.front().first.seconds + 60 < t.seconds) {
+      auto it = messages.find(pending_order.front().second);
+      pending_order.pop_front();
+      if (it != messages.end()) resolve_pending(it->second, false);
+    }
+  }
+
+  void link(std::string_view parent_qid, std::string_view child_qid) {
+    if (child_qid.empty() || parent_qid == child_qid) return;
+    auto pit = messages.find(parent_qid);
+    if (pit == messages.end()) return;
+    Message& parent = pit->second;
+    if (parent.owner == OwnerKind::pending) resolve_pending(parent, false);
+    Message& child = message(child_qid);
+    if (child.child) return;
+    child.child = true;
+    if (child.in_queue && !parent.child) --total_messages;  // counted once, as the parent
+    child.owner = parent.owner;
+    child.owner_id = parent.owner_id;
+    child.counted = true;
+    if (!child.sender_known && parent.sender_known) {
+      child.sender_known = true;
+      child.sender = parent.sender;
+    }
+    replay_deliveries(child);
+  }
+
+  void on_delivery(const Event& e, Position where) {
+    const Facts& f = e.facts;
+    if (f.queue_id.empty()) return;
+    const std::string_view to = f.recipients;
+    std::string_view domain = domain_of(to);
+    const std::string_view relay = f.relay;
+    const bool local_transport = relay.rfind("local", 0) == 0 || relay.rfind("virtual", 0) == 0 ||
+                                 relay.find("lmtp") != std::string_view::npos ||
+                                 relay.find("dovecot") != std::string_view::npos ||
+                                 e.program.find("lmtp") != std::string_view::npos ||
+                                 e.program.find("/local") != std::string_view::npos ||
+                                 e.program.find("/virtual") != std::string_view::npos;
+    if (local_transport && !domain.empty() && f.status == DeliveryStatus::sent &&
+        local_domains.size() < 4096)
+      local_domains.insert(lower(domain));
+    // A hand-off to a content filter on this host (amavis re-injects the message under
+    // NEXT), not a delivery. A remote server's "queued as X" names its own queue: a delivery.
+    if (!f.next_queue_id.empty() &&
+        (loopback_relay(relay) || messages.count(f.next_queue_id) != 0)) {
+      link(f.queue_id, f.next_queue_id);
+      return;
+    }
+    auto it = messages.find(f.queue_id);
+    if (it == messages.end()) return;
+    Message& m = it->second;
+    if (m.owner == OwnerKind::pending) {
+      if (m.pending.size() < 10000)
+        m.pending.push_back(Delivery{e.time, f.status, lower(domain), where});
+      return;
+    }
+    if (f.status == DeliveryStatus::deferred) {
+      const auto h = hash32(to);
+      if (std::find(m.deferred_to.begin(), m.deferred_to.end(), h) != m.deferred_to.end()) return;
+      if (m.deferred_to.size() < 1000) m.deferred_to.push_back(h);
+    }
+    apply_delivery(m, e.time, f.status, lower(domain), where);
+  }
+
+  // "127.0.0.1[127.0.0.1]:10032", "localhost[::1]:10024", "[127.0.0.1]:10025".
+  static bool loopback_relay(std::string_view relay) {
+    const auto open = relay.find('[');
+    if (open == std::string_view::npos) return false;
+    const auto close = relay.find(']', open);
+    if (close == std::string_view::npos) return false;
+    const auto ip = relay.substr(open + 1, close - open - 1);
+    return ip.rfind("127.", 0) == 0 || ip == "::1";
+  }
+
+  void apply_delivery(Message& m, const Timestamp& t, DeliveryStatus status,
+                      const std::string& domain, Position where) {
+    const bool failed = status == DeliveryStatus::deferred || status == DeliveryStatus::bounced ||
+                        status == DeliveryStatus::expired;
+    if (m.owner == OwnerKind::account) {
+      const std::string& name = accounts.name(m.owner_id);
+      AccountState& a = account(m.owner_id);
+      if (status == DeliveryStatus::bounced || status == DeliveryStatus::expired) ++a.bounced;
+      if (status == DeliveryStatus::deferred) ++a.deferred;
+      if (!domain.empty() && !is_local_domain(domain) && a.external_domains.size() < 100000)
+        a.external_domains.insert(domain);
+      a.bounces.add(minute_of(t), {1u, failed ? 1u : 0u});
+      check_bounce_ratio(name, a, t, where);
+    } else if (m.owner == OwnerKind::relay) {
+      RelayState& r = relay_state[m.owner_id];
+      r.window.add(minute_of(t), {0u, 0u, 1u, failed ? 1u : 0u});
+      if (failed) check_relay(m.owner_id, r, t, where);
+    }
+  }
+
+  void check_bounce_ratio(const std::string& name, AccountState& a, const Timestamp& t,
+                          Position where) {
+    a.outbound.advance(minute_of(t));
+    a.bounces.advance(minute_of(t));
+    const auto tried = a.bounces.sum(0), failed = a.bounces.sum(1);
+    Finding* f = existing(Detector::bounce_ratio, name);
+    const bool over = a.outbound.sum(0) >= cat.bounce_ratio.min_messages && tried > 0 &&
+                      static_cast<double>(failed) >= cat.bounce_ratio.ratio * tried;
+    if (f == nullptr && !over) return;
+    if (f != nullptr && !over) {
+      return;
+    }
+    bool created = false;
+    Finding& g = open(Detector::bounce_ratio, name, t, &created);
+    g.account = name;
+    if (created)
+      evidence(g, a.message_lines);
+    else
+      evidence(g, where);
+    raise(g, "recipients_tried_in_window", tried);
+    raise(g, "recipients_failed_in_window", failed);
+    const auto pct = tried == 0 ? 0 : failed * 100 / tried;
+    raise(g, "failed_percent", pct);
+    g.summary = fmt::format("{}: {} of {} recipients bounced or deferred within {} minutes", name,
+                            g.counts["recipients_failed_in_window"],
+                            g.counts["recipients_tried_in_window"], cat.bounce_ratio.window / 60);
+  }
+
+  void on_removed(const Event& e) {
+    auto it = messages.find(e.facts.queue_id);
+    if (it == messages.end()) return;
+    Message& m = it->second;
+    if (m.owner == OwnerKind::pending) resolve_pending(m, false);
+    if (m.in_queue) {
+      --queue_total;
+      auto q = sender_queue.find(m.sender);
+      if (q != sender_queue.end() && q->second.in_queue > 0) --q->second.in_queue;
+    }
+    // A re-injected copy may still be named by a late "queued as" line of its parent: keep
+    // a tombstone only for parents whose child is not linked yet.
+    messages.erase(it);
+  }
+
+  void on_bounce_notice(const Event& e) {
+    if (e.facts.next_queue_id.empty()) return;
+    Message& m = message(e.facts.next_queue_id);
+    m.owner = OwnerKind::system;
+    m.counted = true;
+  }
+
+  void on_scan(const Event& e) {
+    // amavis: Queue-ID before the scan, queued_as after the re-injection.
+    if (!e.facts.queue_id.empty() && !e.facts.next_queue_id.empty())
+      link(e.facts.queue_id, e.facts.next_queue_id);
+  }
+
+  void add(const Event& e, Position where) {
+    if (e.line_kind != LineKind::parsed) return;
+    if (e.has_time) {
+      if (!has_time) {
+        has_time = true;
+        first = last = e.time;
+      }
+      if (e.time < first) first = e.time;
+      if (e.time > last) last = e.time;
+      if (e.time > now) now = e.time;
+      resolve_due(now);
+    }
+    switch (e.facts.kind) {
+      case EventKind::auth:
+      case EventKind::invalid_user:
+        on_login(e, where);
+        break;
+      case EventKind::message_client:
+        on_client(e, where);
+        break;
+      case EventKind::message_pickup:
+        on_pickup(e, where);
+        break;
+      case EventKind::message_queued:
+        on_queued(e, where);
+        break;
+      case EventKind::delivery:
+        on_delivery(e, where);
+        break;
+      case EventKind::removed:
+        on_removed(e);
+        break;
+      case EventKind::bounce_notice:
+        on_bounce_notice(e);
+        break;
+      case EventKind::content_scan:
+        on_scan(e);
+        break;
+      default:
+        if (e.program_kind == Program::zimbra_audit || e.program_kind == Program::zimbra_mailbox)
+          saw_zimbra = true;
+        break;
+    }
+  }
+
+  AccountSummary summary(const std::string& name, const AccountState& a) {
+    AccountSummary s;
+    s.account = name;
+    s.logins_by_protocol = a.logins_by_protocol;
+    s.failures_by_protocol = a.failures_by_protocol;
+    s.logins = a.logins;
+    s.failures = a.failures;
+    std::vector<std::string> ipv;
+    std::set<std::string> countries;
+    for (const auto& [id, t] : a.success_ips) {
+      ipv.push_back(ips.name(id));
+      if (const auto& g = geo(id); g && !g->country.empty()) countries.insert(g->country);
+    }
+    std::sort(ipv.begin(), ipv.end());
+    s.client_ip_count = ipv.size();
+    if (ipv.size() > kMaxListed) ipv.resize(kMaxListed);
+    s.client_ips = std::move(ipv);
+    s.countries.assign(countries.begin(), countries.end());
+    s.messages = a.messages;
+    s.recipients = a.recipients;
+    s.external_domains = a.external_domains.size();
+    s.bounced = a.bounced;
+    s.deferred = a.deferred;
+    for (const auto& h : a.timeline) {
+      if (h.messages > s.peak_per_hour) {
+        s.peak_per_hour = h.messages;
+        s.peak_hour = h.hour;
+      }
+    }
+    s.first_seen = a.first_seen;
+    s.last_seen = a.last_seen;
+    return s;
+  }
+};
+
+Analyzer::Analyzer(const DetectorCatalog& catalog, AnalyzerOptions options)
+    : impl_(std::make_unique<Impl>(catalog, std::move(options))) {}
+Analyzer::~Analyzer() = default;
+
+bool Analyzer::wants(const Event& e) {
+  if (e.line_kind != LineKind::parsed) return false;
+  switch (e.facts.kind) {
+    case EventKind::auth:
+    case EventKind::invalid_user:
+    case EventKind::message_client:
+    case EventKind::message_pickup:
+    case EventKind::message_queued:
+    case EventKind::delivery:
+    case EventKind::removed:
+    case EventKind::bounce_notice:
+    case EventKind::content_scan:
+      return true;
+    default:
+      // Zimbra's other lines only tell that this is a Zimbra server (the follow-up commands).
+      return e.program_kind == Program::zimbra_audit;
+  }
+}
+
+void Analyzer::add(const Event& e, Position where) {
+  impl_->add(e, where);
+}
+
+std::vector<Finding> Analyzer::take_alerts() {
+  std::vector<Finding> out;
+  for (const auto& key : impl_->alerts) {
+    auto it = impl_->findings.find(key);
+    if (it == impl_->findings.end() || it->second.alerted) continue;
+    it->second.alerted = true;
+    out.push_back(it->second);
+  }
+  impl_->alerts.clear();
+  return out;
+}
+
+void Analyzer::expire(Timestamp now) {
+  Impl& m = *impl_;
+  const std::int64_t keep = std::max<std::int64_t>(
+      {m.cat.brute_force.window, m.cat.password_spray.botnet_window,
+       m.cat.compromised_login.lookback, m.cat.outbound_burst.window, m.cat.bounce_ratio.window,
+       m.cat.mynetworks_relay.window, m.cat.impossible_travel.country_window, 86400});
+  const std::int64_t horizon = now.seconds - keep;
+  for (auto it = m.account_state.begin(); it != m.account_state.end();) {
+    if (it->second.last_seen.seconds < horizon)
+      it = m.account_state.erase(it);
+    else {
+      // Timelines are for reports; watch keeps the last day only.
+      auto& tl = it->second.timeline;
+      tl.erase(tl.begin(),
+               std::lower_bound(tl.begin(), tl.end(), horizon / 3600,
+                                [](const HourCount& c, std::int64_t h) { return c.hour < h; }));
+      ++it;
+    }
+  }
+  for (auto it = m.ip_state.begin(); it != m.ip_state.end();) {
+    if (it->second.last_seen.seconds < horizon && !it->second.in_botnet)
+      it = m.ip_state.erase(it);
+    else
+      ++it;
+  }
+  // Messages whose "removed" line never came (Postfix keeps mail 5 days at most).
+  for (auto it = m.messages.begin(); it != m.messages.end();) {
+    if (it->second.time.seconds != 0 && it->second.time.seconds < now.seconds - 5 * 86400) {
+      if (it->second.in_queue) {
+        --m.queue_total;
+        auto q = m.sender_queue.find(it->second.sender);
+        if (q != m.sender_queue.end() && q->second.in_queue > 0) --q->second.in_queue;
+      }
+      it = m.messages.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = m.findings.begin(); it != m.findings.end();) {
+    if (it->second.alerted && it->second.last_seen.seconds < horizon)
+      it = m.findings.erase(it);
+    else
+      ++it;
+  }
+  for (auto it = m.relay_state.begin(); it != m.relay_state.end();) {
+    it->second.window.advance(now.seconds / 60);
+    if (it->second.window.empty())
+      it = m.relay_state.erase(it);
+    else
+      ++it;
+  }
+  if (m.geo_cache.size() > 100000) m.geo_cache.clear();
+}
+
+std::size_t Analyzer::state_size() const {
+  return impl_->account_state.size() + impl_->ip_state.size() + impl_->messages.size() +
+         impl_->relay_state.size() + impl_->findings.size();
+}
+
+LogReport Analyzer::finish(std::vector<InputSummary> inputs) {
+  Impl& m = *impl_;
+  // Whatever is still pending is not a re-injection any more.
+  while (!m.pending_order.empty()) {
+    auto it = m.messages.find(m.pending_order.front().second);
+    m.pending_order.pop_front();
+    if (it != m.messages.end()) m.resolve_pending(it->second, false);
+  }
+  LogReport r;
+  for (const auto& in : inputs) r.totals.merge(in.counts);
+  r.inputs = std::move(inputs);
+  r.has_time = m.has_time;
+  r.first = m.first;
+  r.last = m.last;
+  r.messages = m.total_messages;
+  r.logins = m.total_logins;
+  r.failures = m.total_failures;
+  r.saw_zimbra = m.saw_zimbra;
+  std::set<std::string> suspicious;
+  for (auto& [key, f] : m.findings) {
+    std::sort(f.source_ips.begin(), f.source_ips.end());
+    if (m.opt.geoip != nullptr) {
+      std::set<std::string> cs(f.countries.begin(), f.countries.end());
+      for (const auto& ip : f.source_ips) {
+        if (auto id = m.ips.find(ip)) {
+          if (const auto& g = m.geo(*id); g && !g->country.empty()) cs.insert(g->country);
+        }
+      }
+      f.countries.assign(cs.begin(), cs.end());
+    }
+    if (!f.account.empty()) suspicious.insert(f.account);
+    r.findings.push_back(f);
+  }
+  std::stable_sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.severity != b.severity) return a.severity < b.severity;
+    if (a.first_seen != b.first_seen) return a.first_seen < b.first_seen;
+    if (a.detector != b.detector) return a.detector < b.detector;
+    return a.key < b.key;
+  });
+  for (const auto& [id, a] : m.account_state) {
+    AccountSummary s = m.summary(m.accounts.name(id), a);
+    s.suspicious = suspicious.count(s.account) != 0;
+    if (s.suspicious) s.timeline = a.timeline;
+    r.accounts.push_back(std::move(s));
+  }
+  std::sort(r.accounts.begin(), r.accounts.end(),
+            [](const AccountSummary& a, const AccountSummary& b) { return a.account < b.account; });
+  return r;
+}
+
+}  // namespace mw::logs
