@@ -73,6 +73,14 @@ template <class V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
+// `s` in lower case, in `buf` (reused: no allocation once it is large enough).
+std::string_view lower_into(std::string_view s, std::string& buf) {
+  buf.assign(s);
+  for (char& c : buf)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return buf;
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out)
@@ -271,7 +279,12 @@ struct Message {
   bool counted = false;  // counted as a message of its owner
   bool in_queue = false;
   bool sender_known = false;
-  std::uint32_t sender = 0;  // interned sender address
+  bool sender_exempt = false;  // an [exceptions] sender
+  // The sender as a hash (the queue's per-sender counts); its text only where it may be needed
+  // later (mail from trusted clients: webmail or relay), so that millions of inbound senders
+  // cost no memory.
+  std::uint64_t sender = 0;
+  std::string sender_text;
   std::uint32_t nrcpt = 0;
   Timestamp time;
   Position where;
@@ -288,6 +301,7 @@ struct RelayState {
 
 struct SenderQueue {
   std::uint32_t in_queue = 0;
+  std::string name;  // set once it holds a fair part of a flood (a finding's key)
   Recent lines;
 };
 
@@ -308,11 +322,11 @@ std::uint32_t hash32(std::string_view s) {
 struct Analyzer::Impl {
   const DetectorCatalog& cat;
   AnalyzerOptions opt;
-  Interner accounts, ips, senders;
+  Interner accounts, ips;
   std::unordered_map<std::uint32_t, AccountState> account_state;
   std::unordered_map<std::uint32_t, IpState> ip_state;
   std::unordered_map<std::uint32_t, RelayState> relay_state;
-  std::unordered_map<std::uint32_t, SenderQueue> sender_queue;
+  std::unordered_map<std::uint64_t, SenderQueue> sender_queue;  // by sender hash, while queued
   StringMap<Message> messages;
   std::deque<std::pair<Timestamp, std::string>> pending_order;  // pending qids by time
   std::uint64_t queue_total = 0;
@@ -325,6 +339,7 @@ struct Analyzer::Impl {
   std::int64_t botnet_checked_minute = INT64_MIN;
   std::map<std::pair<Detector, std::string>, Finding> findings;
   std::vector<std::pair<Detector, std::string>> alerts;
+  std::unordered_set<std::uint64_t> finding_hashes;
   StringSet exception_senders, exception_accounts;
   Timestamp now;
   bool has_time = false;
@@ -374,8 +389,23 @@ struct Analyzer::Impl {
     });
   }
 
+  // Whether an interned address is in mynetworks / a mailbox server, decided once per address.
+  static constexpr std::uint8_t kKnown = 1, kMynetworks = 2, kMailboxServer = 4;
+  std::vector<std::uint8_t> ip_trust;
+  std::uint8_t trust_of(std::uint32_t ip_id) {
+    if (ip_trust.size() <= ip_id) ip_trust.resize(ip_id + 1, 0);
+    std::uint8_t& t = ip_trust[ip_id];
+    if ((t & kKnown) == 0) {
+      const std::string& text = ips.name(ip_id);
+      t = kKnown | (in(opt.mynetworks, text) ? kMynetworks : 0) |
+          (in(opt.mailbox_servers, text) ? kMailboxServer : 0);
+    }
+    return t;
+  }
+
   bool is_local_domain(std::string_view domain) const {
-    return !domain.empty() && local_domains.count(lower(domain)) != 0;
+    thread_local std::string buf;
+    return !domain.empty() && local_domains.count(lower_into(domain, buf)) != 0;
   }
 
   const std::optional<GeoLocation>& geo(std::uint32_t ip_id) {
@@ -417,6 +447,7 @@ struct Analyzer::Impl {
       f.first_seen = t;
       f.last_seen = t;
       alerts.emplace_back(d, key);
+      finding_hashes.insert(finding_hash(d, key));
     }
     if (created != nullptr) *created = inserted;
     if (t > f.last_seen) f.last_seen = t;
@@ -456,7 +487,13 @@ struct Analyzer::Impl {
     auto& c = f.counts[name];
     c = std::max(c, v);
   }
+  // Most events concern keys without a finding: a hash set answers those without building
+  // the map's key.
+  static std::uint64_t finding_hash(Detector d, std::string_view key) {
+    return std::hash<std::string_view>{}(key)*kDetectors + static_cast<std::uint64_t>(d);
+  }
   Finding* existing(Detector d, const std::string& key) {
+    if (finding_hashes.count(finding_hash(d, key)) == 0) return nullptr;
     auto it = findings.find({d, key});
     return it == findings.end() ? nullptr : &it->second;
   }
@@ -600,13 +637,14 @@ struct Analyzer::Impl {
   // SMTP AUTH successes are logged only as smtpd's "QID: client=..., sasl_username=U", once per
   // message: the first message of a session (the same smtpd process, account and client in a
   // row) is the login.
-  std::unordered_map<std::string, std::pair<std::uint32_t, std::uint32_t>> smtpd_sessions;
+  std::unordered_map<std::uint64_t, std::pair<std::uint32_t, std::uint32_t>> smtpd_sessions;
+  std::string scratch;  // lower_into's buffer for the current event
 
   void sasl_login(const Event& e, std::uint32_t acc_id, std::uint32_t ip_id, Position where) {
-    std::string key(e.program);
-    key += '[';
-    key += e.pid;
-    auto [it, inserted] = smtpd_sessions.try_emplace(std::move(key), acc_id, ip_id);
+    // The process: its syslog tag and pid (a hash: sessions are a heuristic, not evidence).
+    const std::uint64_t key =
+        std::hash<std::string_view>{}(e.program) * 31 + std::hash<std::string_view>{}(e.pid);
+    auto [it, inserted] = smtpd_sessions.try_emplace(key, acc_id, ip_id);
     if (!inserted) {
       if (it->second == std::make_pair(acc_id, ip_id)) return;
       it->second = {acc_id, ip_id};
@@ -860,19 +898,21 @@ struct Analyzer::Impl {
     if (!f.client_ip.empty()) {
       m.has_client = true;
       m.client_ip = ips.id(f.client_ip);
-      m.mynetworks = in(opt.mynetworks, f.client_ip);
-      m.mailbox_server = in(opt.mailbox_servers, f.client_ip);
+      const std::uint8_t trust = trust_of(m.client_ip);
+      m.mynetworks = (trust & kMynetworks) != 0;
+      m.mailbox_server = (trust & kMailboxServer) != 0;
     }
     if (m.child) return;  // already linked to its parent
     if (!f.account.empty()) {
       m.owner = OwnerKind::account;
-      m.owner_id = accounts.id(lower(f.account));
+      m.owner_id = accounts.id(lower_into(f.account, scratch));
       if (m.has_client) sasl_login(e, m.owner_id, m.client_ip, where);
       AccountState& a = account(m.owner_id);
       touch(a, e.time);
       if (m.has_client && a.mail_ips.size() < 1024) a.mail_ips.insert(m.client_ip);
       a.message_lines.add(where, e.time);
-      if (const auto d = domain_of(f.account); !d.empty()) local_domains.insert(lower(d));
+      if (const auto d = domain_of(f.account); !d.empty() && !is_local_domain(d))
+        local_domains.insert(lower(d));
     } else if (m.mynetworks || m.mailbox_server) {
       // Loopback / trusted clients without SASL: amavis' re-injection, webmail, or a relay.
       // Which one is known when the parent names it ("queued as") or when it leaves the queue.
@@ -902,7 +942,11 @@ struct Analyzer::Impl {
     if (!m.in_queue) {
       m.in_queue = true;
       m.sender_known = true;
-      m.sender = senders.id(lower(f.from));
+      const std::string_view from = lower_into(f.from, scratch);
+      m.sender = std::hash<std::string_view>{}(from);
+      m.sender_exempt = exception_senders.count(from) != 0;
+      if (m.owner == OwnerKind::pending || m.mynetworks || m.mailbox_server)
+        m.sender_text.assign(from);
       m.nrcpt = f.nrcpt;
       if (m.time.seconds == 0) {
         m.time = e.time;
@@ -910,9 +954,11 @@ struct Analyzer::Impl {
       }
       ++queue_total;
       SenderQueue& q = sender_queue[m.sender];
+      if (q.name.empty() && q.in_queue + 1 >= cat.queue_flood.min_messages / 2)
+        q.name = from.empty() ? "<>" : std::string(from);
       ++q.in_queue;
       q.lines.add(where, e.time);
-      check_queue_flood(m.sender, e.time, where);
+      if (!m.sender_exempt) check_queue_flood(q, e.time, where);
       if (!m.child) ++total_messages;
     }
     if (m.owner == OwnerKind::account && !m.counted) count_message(m);
@@ -937,11 +983,11 @@ struct Analyzer::Impl {
       RelayState& r = relay_state[m.owner_id];
       ++r.messages;
       r.lines.add(m.where, m.time);
-      const std::string& sender = m.sender_known ? senders.name(m.sender) : std::string();
-      if (exception_senders.count(sender) != 0) return;
+      const std::string& sender = m.sender_text;
+      if (m.sender_exempt) return;
       const bool foreign = !sender.empty() && !is_local_domain(domain_of(sender));
       r.window.add(minute_of(m.time), {1u, foreign ? 1u : 0u, 0u, 0u});
-      r.senders.add(m.time.seconds, m.sender);
+      r.senders.add(m.time.seconds, static_cast<std::uint32_t>(m.sender));
       check_relay(m.owner_id, r, m.time, m.where);
     }
   }
@@ -1049,11 +1095,9 @@ struct Analyzer::Impl {
         g.counts["foreign_senders_in_window"], g.counts["senders_in_window"]);
   }
 
-  void check_queue_flood(std::uint32_t sender, const Timestamp& t, Position where) {
-    const SenderQueue& q = sender_queue[sender];
-    const std::string& name = senders.name(sender);
-    if (exception_senders.count(name) != 0) return;
-    const std::string key = name.empty() ? "<>" : name;
+  void check_queue_flood(const SenderQueue& q, const Timestamp& t, Position where) {
+    if (q.in_queue < cat.queue_flood.min_messages) return;
+    const std::string& key = q.name;
     Finding* f = existing(Detector::queue_flood, key);
     const bool over = q.in_queue >= cat.queue_flood.min_messages &&
                       static_cast<double>(q.in_queue) >= cat.queue_flood.share * queue_total;
@@ -1076,7 +1120,7 @@ struct Analyzer::Impl {
     if (m.owner != OwnerKind::pending) return;
     // Not a re-injection: mail from a mailbox server is its sender's (webmail); other trusted
     // clients relay.
-    const std::string sender = m.sender_known ? senders.name(m.sender) : std::string();
+    const std::string sender = m.sender_text;
     if (m.mailbox_server && !sender.empty() && is_local_domain(domain_of(sender))) {
       m.owner = OwnerKind::account;
       m.owner_id = accounts.id(sender);
@@ -1127,6 +1171,7 @@ struct Analyzer::Impl {
     if (!child.sender_known && parent.sender_known) {
       child.sender_known = true;
       child.sender = parent.sender;
+      child.sender_text = parent.sender_text;
     }
     replay_deliveries(child);
   }
@@ -1145,7 +1190,7 @@ struct Analyzer::Impl {
                                  e.program.find("/virtual") != std::string_view::npos;
     if (local_transport && !domain.empty() && f.status == DeliveryStatus::sent &&
         local_domains.size() < 4096)
-      local_domains.insert(lower(domain));
+      if (!is_local_domain(domain)) local_domains.insert(lower(domain));
     // A hand-off to a content filter on this host (amavis re-injects the message under
     // NEXT), not a delivery. A remote server's "queued as X" names its own queue: a delivery.
     if (!f.next_queue_id.empty() &&
@@ -1166,7 +1211,7 @@ struct Analyzer::Impl {
       if (std::find(m.deferred_to.begin(), m.deferred_to.end(), h) != m.deferred_to.end()) return;
       if (m.deferred_to.size() < 1000) m.deferred_to.push_back(h);
     }
-    apply_delivery(m, e.time, f.status, lower(domain), where);
+    apply_delivery(m, e.time, f.status, lower_into(domain, scratch), where);
   }
 
   // "127.0.0.1[127.0.0.1]:10032", "localhost[::1]:10024", "[127.0.0.1]:10025".
@@ -1180,7 +1225,7 @@ struct Analyzer::Impl {
   }
 
   void apply_delivery(Message& m, const Timestamp& t, DeliveryStatus status,
-                      const std::string& domain, Position where) {
+                      std::string_view domain, Position where) {
     const bool failed = status == DeliveryStatus::deferred || status == DeliveryStatus::bounced ||
                         status == DeliveryStatus::expired;
     if (m.owner == OwnerKind::account) {
@@ -1188,8 +1233,9 @@ struct Analyzer::Impl {
       AccountState& a = account(m.owner_id);
       if (status == DeliveryStatus::bounced || status == DeliveryStatus::expired) ++a.bounced;
       if (status == DeliveryStatus::deferred) ++a.deferred;
-      if (!domain.empty() && !is_local_domain(domain) && a.external_domains.size() < 100000)
-        a.external_domains.insert(domain);
+      if (!domain.empty() && a.external_domains.find(domain) == a.external_domains.end() &&
+          !is_local_domain(domain) && a.external_domains.size() < 100000)
+        a.external_domains.emplace(domain);
       a.bounces.add(minute_of(t), {1u, failed ? 1u : 0u});
       check_bounce_ratio(name, a, t, where);
     } else if (m.owner == OwnerKind::relay) {
@@ -1235,7 +1281,7 @@ struct Analyzer::Impl {
     if (m.in_queue) {
       --queue_total;
       auto q = sender_queue.find(m.sender);
-      if (q != sender_queue.end() && q->second.in_queue > 0) --q->second.in_queue;
+      if (q != sender_queue.end() && --q->second.in_queue == 0) sender_queue.erase(q);
     }
     // A re-injected copy may still be named by a late "queued as" line of its parent: keep
     // a tombstone only for parents whose child is not linked yet.
@@ -1405,7 +1451,7 @@ void Analyzer::expire(Timestamp now) {
       if (it->second.in_queue) {
         --m.queue_total;
         auto q = m.sender_queue.find(it->second.sender);
-        if (q != m.sender_queue.end() && q->second.in_queue > 0) --q->second.in_queue;
+        if (q != m.sender_queue.end() && --q->second.in_queue == 0) m.sender_queue.erase(q);
       }
       it = m.messages.erase(it);
     } else {
@@ -1413,10 +1459,12 @@ void Analyzer::expire(Timestamp now) {
     }
   }
   for (auto it = m.findings.begin(); it != m.findings.end();) {
-    if (it->second.alerted && it->second.last_seen.seconds < horizon)
+    if (it->second.alerted && it->second.last_seen.seconds < horizon) {
+      m.finding_hashes.erase(Impl::finding_hash(it->first.first, it->first.second));
       it = m.findings.erase(it);
-    else
+    } else {
       ++it;
+    }
   }
   for (auto it = m.relay_state.begin(); it != m.relay_state.end();) {
     it->second.window.advance(now.seconds / 60);

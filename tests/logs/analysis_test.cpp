@@ -398,6 +398,49 @@ TEST(Attribution, RelayAbuseFromMynetworks) {
   EXPECT_TRUE(newsletter.finish().findings.empty());
 }
 
+TEST(Attribution, ARemoteServersQueuedAsIsADelivery) {
+  // Real MX hosts also answer "queued as X": X is their queue, not ours.
+  Flow f;
+  f.line(at(10) +
+         " mail postfix/submission/smtpd[10]: A00001: client=unknown[192.0.2.10], "
+         "sasl_method=PLAIN, sasl_username=mia@example.com");
+  f.line(at(10) +
+         " mail postfix/qmgr[11]: A00001: from=<mia@example.com>, size=1, nrcpt=1 (queue active)");
+  f.line(at(11) +
+         " mail postfix/smtp[13]: A00001: to=<x@d1.example.net>, "
+         "relay=mx.d1.example.net[198.51.100.80]:25, delay=1, delays=0/0/0/1, "
+         "dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4NQ1bX2yz)");
+  f.line(at(11) + " mail postfix/qmgr[11]: A00001: removed");
+  const auto r = f.finish();
+  const auto* a = account(r, "mia@example.com");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->messages, 1u);
+  EXPECT_EQ(a->external_domains, 1u);  // the delivery counted
+  EXPECT_EQ(r.messages, 1u);
+}
+
+std::string ssh_invalid(int t, int pid, const std::string& user, const std::string& ip) {
+  return fmt::format("{} mail sshd[{}]: Invalid user {} from {} port 4000", at(t), pid, user, ip);
+}
+std::string ssh_failed(int t, int pid, const std::string& user, const std::string& ip) {
+  return fmt::format("{} mail sshd[{}]: Failed password for invalid user {} from {} port 4000 ssh2",
+                     at(t), pid, user, ip);
+}
+
+TEST(Logins, SshdInvalidUserAndItsFirstAttemptAreOneFailure) {
+  Flow f;
+  f.line(ssh_invalid(100, 7, "oracle", "203.0.113.5"));
+  f.line(ssh_failed(102, 7, "oracle", "203.0.113.5"));
+  f.line(ssh_failed(104, 7, "oracle", "203.0.113.5"));  // a second attempt, same connection
+  f.line(ssh_invalid(110, 8, "git", "203.0.113.5"));    // a probe that never tries a password
+  const auto r = f.finish();
+  ASSERT_NE(account(r, "oracle"), nullptr);
+  EXPECT_EQ(account(r, "oracle")->failures, 2u);
+  ASSERT_NE(account(r, "git"), nullptr);
+  EXPECT_EQ(account(r, "git")->failures, 1u);
+  EXPECT_EQ(r.failures, 3u);
+}
+
 TEST(Watch, AlertsOnceAndExpires) {
   Flow f;
   for (int i = 0; i < 25; ++i) f.line(imap_failure(3600 + i, "leo@example.com", "203.0.113.70"));
