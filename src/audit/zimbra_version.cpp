@@ -14,6 +14,7 @@
 #include <set>
 
 #include "catalog/ports.hpp"
+#include "catalog/toml_file.hpp"
 #include "core/atomic_file.hpp"
 
 namespace mw::audit {
@@ -651,16 +652,10 @@ Result<CveTable> parse_cve_table(std::string_view text, std::string_view name) {
   if (text.size() > kMaxTableBytes)
     return Error{fmt::format("{}: {} bytes is more than a CVE table may hold ({} bytes)", name,
                              text.size(), kMaxTableBytes)};
-  toml::table root;
+  auto root = parse_toml(text, name);
+  if (!root) return root.error();
   try {
-    root = toml::parse(text, name);
-  } catch (const toml::parse_error& e) {
-    const auto& at = e.source().begin;
-    return Error{fmt::format("{}:{}:{}: TOML syntax error: {}", name, at.line > 0 ? at.line : 1,
-                             at.column > 0 ? at.column : 1, e.description())};
-  }
-  try {
-    return TableParser(name).parse(root);
+    return TableParser(name).parse(*root);
   } catch (const TableError& e) {
     return Error{e.message};
   }

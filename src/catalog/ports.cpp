@@ -1,6 +1,8 @@
 // Loads catalog/ports/*.toml with toml++ and checks its schema; errors name file:line:column.
 #include "catalog/ports.hpp"
 
+#include "catalog/toml_file.hpp"
+
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
@@ -364,35 +366,19 @@ std::vector<Exposure> PortCatalog::exposure(const PortFact& fact, Topology topol
 }
 
 Result<PortCatalog> parse_port_catalog(std::string_view text, std::string_view name) {
-  toml::table root;
+  auto root = parse_toml(text, name);
+  if (!root) return root.error();
   try {
-    root = toml::parse(text, name);
-  } catch (const toml::parse_error& e) {
-    const auto& at = e.source().begin;
-    return Error{fmt::format("{}:{}:{}: TOML syntax error: {}", name, at.line > 0 ? at.line : 1,
-                             at.column > 0 ? at.column : 1, e.description())};
-  }
-  try {
-    return CatalogParser(name).parse(root);
+    return CatalogParser(name).parse(*root);
   } catch (const CatalogError& e) {
     return Error{e.message};
   }
 }
 
 Result<PortCatalog> load_port_catalog(const std::filesystem::path& file) {
-  const std::string name = file.string();
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(file, ec);
-  if (ec) return Error{fmt::format("{}: cannot read: {}", name, ec.message())};
-  if (size > kMaxCatalogBytes)
-    return Error{fmt::format("{}: {} bytes is more than a catalog may hold ({} bytes)", name, size,
-                             kMaxCatalogBytes)};
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Error{fmt::format("{}: cannot open: {}", name, std::strerror(errno))};
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return Error{fmt::format("{}: read error", name)};
-  return parse_port_catalog(text.str(), name);
+  auto text = read_catalog_file(file, kMaxCatalogBytes);
+  if (!text) return text.error();
+  return parse_port_catalog(*text, file.string());
 }
 
 std::filesystem::path catalog_dir() {

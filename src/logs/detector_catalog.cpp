@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "catalog/ports.hpp"
+#include "catalog/toml_file.hpp"
 
 namespace mw::logs {
 
@@ -242,34 +243,19 @@ std::optional<std::int64_t> parse_duration(std::string_view text) {
 }
 
 Result<DetectorCatalog> parse_detector_catalog(std::string_view text, std::string_view name) {
-  toml::table root;
+  auto root = parse_toml(text, name);
+  if (!root) return root.error();
   try {
-    root = toml::parse(text, name);
-  } catch (const toml::parse_error& e) {
-    const auto& at = e.source().begin;
-    return Error{fmt::format("{}:{}:{}: TOML syntax error: {}", name, at.line > 0 ? at.line : 1,
-                             at.column > 0 ? at.column : 1, e.description())};
-  }
-  try {
-    return Parser(name).parse(root);
+    return Parser(name).parse(*root);
   } catch (const CatalogError& e) {
     return Error{e.message};
   }
 }
 
 Result<DetectorCatalog> load_detector_catalog(const std::filesystem::path& file) {
-  const std::string name = file.string();
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(file, ec);
-  if (ec) return Error{fmt::format("{}: cannot read: {}", name, ec.message())};
-  if (size > kMaxCatalogBytes)
-    return Error{fmt::format("{}: {} bytes is more than a catalog may hold ({} bytes)", name, size,
-                             kMaxCatalogBytes)};
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Error{fmt::format("{}: cannot open", name)};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_detector_catalog(text.str(), name);
+  auto text = read_catalog_file(file, kMaxCatalogBytes);
+  if (!text) return text.error();
+  return parse_detector_catalog(*text, file.string());
 }
 
 Result<DetectorCatalog> load_default_detector_catalog() {

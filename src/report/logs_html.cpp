@@ -4,6 +4,8 @@
 // depends on the report alone (no clock), so the same report gives the same bytes.
 #include "report/logs_html.hpp"
 
+#include "report/html_text.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -27,50 +29,9 @@ constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 constexpr std::array kSeverities = {FindingSeverity::critical, FindingSeverity::high,
                                     FindingSeverity::medium, FindingSeverity::low};
 
-// `s` escaped for HTML text and quoted attribute values, as valid UTF-8: an invalid byte and a
-// control character other than tab and newline become U+FFFD; CR LF and a lone CR become LF.
+// Every value in the page goes through this (html_text.hpp).
 std::string esc(std::string_view raw) {
-  const std::string s = valid_utf8(raw);
-  std::string out;
-  out.reserve(s.size() + s.size() / 8);
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      case '\t':
-      case '\n':
-        out += static_cast<char>(c);
-        break;
-      case '\r':
-        out += '\n';
-        if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          out += kReplacement;
-        } else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
-          out += kReplacement;  // a C1 control (U+0080..U+009F); valid_utf8 left a continuation
-          ++i;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
+  return html_escape(raw);
 }
 
 std::string sev_name(FindingSeverity s) {

@@ -5,6 +5,8 @@
 // bytes.
 #include "report/logs_report.hpp"
 
+#include "report/html_text.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -25,44 +27,19 @@ using logs::FindingSeverity;
 using logs::LogReport;
 using logs::Timestamp;
 
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 // The years ISO 8601 writes with four digits.
 constexpr std::int64_t kMinSeconds = -62167219200;  // 0000-01-01T00:00:00Z
 constexpr std::int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
 
-// The length of the valid UTF-8 sequence at the start of `s` and its code point; 0 when the
-// bytes are not one (overlong forms, surrogates and code points past U+10FFFF are not).
-std::size_t utf8_sequence(std::string_view s, char32_t& cp) {
+// The length of the valid UTF-8 sequence at the start of `s` (ASCII included) and its code
+// point; 0 when the bytes are not one.
+std::size_t utf8_char(std::string_view s, char32_t& cp) {
   const auto c = static_cast<unsigned char>(s[0]);
   if (c < 0x80) {
     cp = c;
     return 1;
   }
-  std::size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1Fu;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0Fu;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07u;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() < len) return 0;
-  for (std::size_t i = 1; i < len; ++i) {
-    const auto x = static_cast<unsigned char>(s[i]);
-    if (i == 1 ? (x < lo || x > hi) : (x < 0x80 || x > 0xBF)) return 0;
-    cp = (cp << 6) | (x & 0x3Fu);
-  }
-  return len;
+  return utf8_sequence(s, cp);
 }
 
 bool control(char32_t cp) {
@@ -76,7 +53,7 @@ std::string display(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     char32_t cp = 0;
-    const std::size_t len = utf8_sequence(s.substr(i), cp);
+    const std::size_t len = utf8_char(s.substr(i), cp);
     if (len == 0 || control(cp)) {
       const std::size_t n = len == 0 ? 1 : len;
       for (std::size_t k = 0; k < n; ++k) {
@@ -526,7 +503,7 @@ std::string valid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     char32_t cp = 0;
-    const std::size_t len = utf8_sequence(s.substr(i), cp);
+    const std::size_t len = utf8_char(s.substr(i), cp);
     if (len == 0) {
       out += kReplacement;
       ++i;
@@ -542,7 +519,7 @@ bool printable_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     char32_t cp = 0;
-    const std::size_t len = utf8_sequence(s.substr(i), cp);
+    const std::size_t len = utf8_char(s.substr(i), cp);
     if (len == 0 || control(cp)) return false;
     i += len;
   }
