@@ -82,52 +82,56 @@ std::vector<Prefix> prefixes(const std::vector<std::string>& items, std::string_
   return out;
 }
 
-// "2026-11-28", "2026-11-28T10:00", "2026-11-28 10:00:00", with an optional "Z" or offset;
-// without an offset in the --tz zone.
+// "2026-11-28", "2026-11-28T10:00", "2026-11-28 10:00:00", then optionally "Z" or an offset
+// ("+01:00", "-0500"); without one, in the --tz zone.
 logs::Timestamp parse_time_option(const std::string& text, const logs::TimeZone& zone,
                                   std::string_view option) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  char sep = 0;
-  int consumed = 0;
-  const int n = std::sscanf(text.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi,
-                            &s, &consumed);
-  std::optional<std::int32_t> offset;
-  std::string_view rest;
-  if (n >= 3) {
-    if (n == 3) {
-      int c3 = 0;
-      std::sscanf(text.c_str(), "%*4d-%*2d-%*2d%n", &c3);
-      rest = std::string_view(text).substr(static_cast<std::size_t>(c3));
-    } else if (n == 6 || n == 7) {
-      if (n == 6) {
-        int c6 = 0;
-        std::sscanf(text.c_str(), "%*4d-%*2d-%*2d%*c%*2d:%*2d%n", &c6);
-        rest = std::string_view(text).substr(static_cast<std::size_t>(c6));
-      } else {
-        rest = std::string_view(text).substr(static_cast<std::size_t>(consumed));
-      }
-      if (sep != 'T' && sep != ' ') rest = "bad";
-    } else {
-      rest = "bad";
+  const auto fail = [&]() -> Failure {
+    return Failure{
+        fmt::format("{} '{}': not a time (2026-11-28, 2026-11-28T10:00, "
+                    "2026-11-28T10:00:00Z, 2026-11-28 10:00+01:00)",
+                    option, text)};
+  };
+  std::string_view s = text;
+  // Reads exactly `n` digits.
+  auto digits = [&](std::size_t n, int& out) {
+    if (s.size() < n) return false;
+    out = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      out = out * 10 + (s[i] - '0');
     }
-  } else {
-    rest = "bad";
+    s.remove_prefix(n);
+    return true;
+  };
+  auto sep = [&](char c) {
+    if (s.empty() || s.front() != c) return false;
+    s.remove_prefix(1);
+    return true;
+  };
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (!digits(4, y) || !sep('-') || !digits(2, mo) || !sep('-') || !digits(2, d)) throw fail();
+  if (!s.empty() && (s.front() == 'T' || s.front() == ' ')) {
+    s.remove_prefix(1);
+    if (!digits(2, h) || !sep(':') || !digits(2, mi)) throw fail();
+    if (sep(':') && !digits(2, sec)) throw fail();
   }
-  if (rest == "Z") {
+  std::optional<std::int32_t> offset;
+  if (s == "Z") {
     offset = 0;
-  } else if (!rest.empty() && rest != "bad") {
-    auto z = logs::make_time_zone(rest);
-    if (!z)
-      rest = "bad";
-    else
-      offset = (*z)->offset_for_local(0);
+  } else if (!s.empty()) {
+    if (s.front() != '+' && s.front() != '-') throw fail();
+    const int sign = s.front() == '-' ? -1 : 1;
+    s.remove_prefix(1);
+    int oh = 0, om = 0;
+    if (!digits(2, oh)) throw fail();
+    sep(':');
+    if (!digits(2, om) || !s.empty() || oh > 23 || om > 59) throw fail();
+    offset = sign * (oh * 3600 + om * 60);
   }
   std::int64_t out = 0;
-  if (rest == "bad" || !logs::civil_to_utc(y, mo, d, h, mi, s, offset, zone, out))
-    throw Failure{
-        fmt::format("{} '{}': not a time (2026-11-28, 2026-11-28T10:00, "
-                    "2026-11-28T10:00:00Z)",
-                    option, text)};
+  if (h > 23 || mi > 59 || sec > 59 || !logs::civil_to_utc(y, mo, d, h, mi, sec, offset, zone, out))
+    throw fail();
   return logs::Timestamp{out, 0};
 }
 

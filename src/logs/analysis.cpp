@@ -1164,6 +1164,9 @@ struct Analyzer::Impl {
     Message& child = message(child_qid);
     if (child.child) return;
     child.child = true;
+    // Not seen yet (its lines come later, or were before the log): it ages with its parent,
+    // so that `logs watch` forgets it if its lines never come.
+    if (child.time.seconds == 0) child.time = parent.time;
     if (child.in_queue && !parent.child) --total_messages;  // counted once, as the parent
     child.owner = parent.owner;
     child.owner_id = parent.owner_id;

@@ -3,7 +3,10 @@
 // merge by time on the calling thread.
 #include "logs/merge.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -11,6 +14,7 @@
 #include <thread>
 
 #include "logs/input.hpp"
+#include "logs/progress.hpp"
 
 namespace mw::logs {
 
@@ -133,7 +137,16 @@ MergedInputs read_merged(const std::vector<std::string>& inputs, const ReadOptio
   const unsigned cores =
       options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   per_set.threads = std::max<unsigned>(1, cores / static_cast<unsigned>(sets.size()));
-  per_set.progress = false;  // one bar cannot describe several concurrent readers
+  // One bar for every set: each reader reports its bytes, the merge loop draws their sum.
+  per_set.progress = false;
+  std::uint64_t total = 0;
+  for (const auto& path : out.order) {
+    struct stat st {};
+    if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      total += static_cast<std::uint64_t>(st.st_size);
+  }
+  ProgressBar bar(options.progress, total);
+  std::vector<std::atomic<std::uint64_t>> done(sets.size());
 
   std::vector<std::unique_ptr<SetReader>> readers;
   std::uint32_t first = 0;
@@ -144,9 +157,11 @@ MergedInputs read_merged(const std::vector<std::string>& inputs, const ReadOptio
     first += static_cast<std::uint32_t>(s.size());
     readers.push_back(std::move(r));
   }
-  for (auto& rp : readers) {
-    SetReader* r = rp.get();
-    r->thread = std::thread([r, per_set] {
+  for (std::size_t i = 0; i < readers.size(); ++i) {
+    SetReader* r = readers[i].get();
+    std::atomic<std::uint64_t>* set_done = &done[i];
+    r->thread = std::thread([r, per_set, set_done]() mutable {
+      per_set.on_progress = [set_done](std::uint64_t n) { set_done->store(n); };
       auto batch = std::make_unique<Batch>();
       r->results = read_inputs(r->paths, per_set, [&](const Event& e, Position p) {
         p.input += r->first_input;
@@ -168,8 +183,14 @@ MergedInputs read_merged(const std::vector<std::string>& inputs, const ReadOptio
       if (r.batch == nullptr) r.done = true;
     }
   };
+  std::uint64_t merged = 0;
   try {
     for (;;) {
+      if (bar.active() && (++merged & 4095) == 0) {
+        std::uint64_t sum = 0;
+        for (const auto& d : done) sum += d.load();
+        bar.update(sum);
+      }
       SetReader* best = nullptr;
       Timestamp best_time;
       for (auto& rp : readers) {
@@ -198,6 +219,7 @@ MergedInputs read_merged(const std::vector<std::string>& inputs, const ReadOptio
     r->thread.join();
     out.results.insert(out.results.end(), r->results.begin(), r->results.end());
   }
+  bar.finish();
   return out;
 }
 

@@ -370,6 +370,7 @@ struct Delivery {
   InputResult* result = nullptr;
   ProgressBar* progress = nullptr;
   std::uint64_t progress_base = 0;
+  const std::function<void(std::uint64_t)>* on_progress = nullptr;
   const std::function<void(const Event&, Position)>* sink = nullptr;
 
   void deliver(const Chunk& c) {
@@ -388,6 +389,7 @@ struct Delivery {
     if (c.has_rfc3164) years = c.years_end;
     if (!c.error.empty()) result->error = c.error;
     progress->update(progress_base + c.position);
+    if (on_progress != nullptr && *on_progress) (*on_progress)(progress_base + c.position);
   }
 };
 
@@ -633,6 +635,7 @@ std::vector<InputResult> read_inputs(const std::vector<std::string>& inputs, con
     d.result = &r;
     d.progress = &progress;
     d.progress_base = progress_base;
+    d.on_progress = &opt.on_progress;
     d.sink = &sink;
     Pipeline(*opened->chunks, opt, workers, **zone, d).run();
     progress_base += sizes[i];

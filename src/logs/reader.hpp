@@ -24,6 +24,9 @@ struct ReadOptions {
   std::string time_zone = "local";    // make_time_zone spec (syslog.hpp)
   TrustedProxies trusted;             // parsers.hpp
   bool progress = false;              // draw the progress bar on stderr (only on a terminal)
+  // Bytes of this call's inputs read so far (file bytes: compressed ones for compressed
+  // input), after each chunk, on the calling thread: for a caller's own progress display.
+  std::function<void(std::uint64_t)> on_progress;
   // Runs in worker threads: which parsed events to keep (the others are only counted).
   std::function<bool(const Event&)> keep;  // empty: keep every event
   // The (year, month) RFC 3164 years are inferred from; default: the file's modification time

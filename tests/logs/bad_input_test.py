@@ -79,6 +79,27 @@ def main():
             accounts = {a["account"] for a in report["accounts"]}
             if "eve@example.com" not in accounts:
                 errors.append(f"the good lines' account is missing: {sorted(accounts)}")
+        # --since / --until: a bad time is named; a good one keeps only the lines in range.
+        r = subprocess.run([mw, "logs", "report", "--no-progress", "--tz", "UTC", "--no-geoip",
+                            "--since", "2026-13-01", bad], capture_output=True, text=True)
+        if r.returncode != 4 or "--since '2026-13-01'" not in r.stderr:
+            errors.append(f"--since 2026-13-01: exit {r.returncode}, {r.stderr!r}")
+        year = json.loads(subprocess.run(
+            [mw, "logs", "report", "--format", "json", "--no-progress", "--tz", "UTC",
+             "--no-geoip", bad], capture_output=True, text=True).stdout)["period"]["first"][:4]
+        for since, until, want in ((f"{year}-11-28T10:00:12Z", None, 2),
+                                   (None, f"{year}-11-28 10:00:11+00:00", 2),
+                                   (f"{year}-11-28T11:00+01:00", f"{year}-11-28T10:00:13Z", 3)):
+            cmd = [mw, "logs", "report", "--format", "json", "--no-progress", "--tz", "UTC",
+                   "--no-geoip", bad]
+            if since:
+                cmd += ["--since", since]
+            if until:
+                cmd += ["--until", until]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            got = json.loads(r.stdout)["totals"]["failures"] if r.stdout else None
+            if got != want:
+                errors.append(f"--since {since} --until {until}: {got} failures, expected {want}")
     for e in errors:
         print(e)
     print("bad input: " + ("OK" if not errors else f"{len(errors)} errors"))
