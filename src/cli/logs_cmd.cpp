@@ -305,11 +305,13 @@ int run_watch(const LogsOptions& o) {
     const auto started = std::chrono::steady_clock::now();
     std::vector<std::uint64_t> line_numbers(followers.size(), 0);
     auto last_expire = started;
+    logs::Timestamp latest;  // the latest line time seen
     while (!g_stop) {
       for (std::size_t i = 0; i < followers.size(); ++i) {
         for (const auto& line : followers[i]->poll()) {
           ++line_numbers[i];
           const logs::Event e = logs::parse_line(line, *contexts[i]);
+          if (e.has_time && e.time > latest) latest = e.time;
           if (logs::Analyzer::wants(e))
             analyzer.add(e, logs::Position{static_cast<std::uint32_t>(i), line_numbers[i]});
         }
@@ -342,10 +344,8 @@ int run_watch(const LogsOptions& o) {
       const auto t = std::chrono::steady_clock::now();
       if (t - last_expire > std::chrono::seconds(60)) {
         last_expire = t;
-        analyzer.expire(logs::Timestamp{std::chrono::duration_cast<std::chrono::seconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count(),
-                                        0});
+        // By the logs' own clock: a replay of old lines (--from-start) ages as it was written.
+        analyzer.expire(latest);
       }
       if (o.run_for > 0 && std::chrono::duration<double>(t - started).count() >= o.run_for) break;
       std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
