@@ -110,10 +110,8 @@ class MinuteWindow {
 
   void add(std::int64_t minute, const Values& v) {
     advance(minute);
-    if (!buckets_.empty() && minute < buckets_.front().first - 0) {
-      // Older than the window (a late, pending message): outside, not counted.
-      if (minute <= newest_ - minutes_) return;
-    }
+    // Older than the window (a late, pending message): outside, not counted.
+    if (minute <= newest_ - minutes_) return;
     auto it = std::find_if(buckets_.rbegin(), buckets_.rend(),
                            [&](const auto& b) { return b.first <= minute; });
     if (it != buckets_.rend() && it->first == minute) {
@@ -243,11 +241,8 @@ struct AccountState {
   std::uint64_t messages_before_hour = 0;  // for the baseline
   std::int64_t current_hour = INT64_MIN;
   std::uint32_t current_hour_messages = 0;
-  bool has_first_message = false;
-  Timestamp first_message;
   bool seen = false;
   Timestamp first_seen, last_seen;
-  std::set<std::uint32_t> mail_ips;  // addresses it submitted from
 };
 
 struct IpState {
@@ -909,7 +904,6 @@ struct Analyzer::Impl {
       if (m.has_client) sasl_login(e, m.owner_id, m.client_ip, where);
       AccountState& a = account(m.owner_id);
       touch(a, e.time);
-      if (m.has_client && a.mail_ips.size() < 1024) a.mail_ips.insert(m.client_ip);
       a.message_lines.add(where, e.time);
       if (const auto d = domain_of(f.account); !d.empty() && !is_local_domain(d))
         local_domains.insert(lower(d));
@@ -1020,10 +1014,6 @@ struct Analyzer::Impl {
 
   void check_baseline(const std::string& name, AccountState& a, const Message& m) {
     const auto h = hour_of(m.time);
-    if (!a.has_first_message) {
-      a.has_first_message = true;
-      a.first_message = m.time;
-    }
     if (h != a.current_hour) {
       if (h > a.current_hour) {
         a.messages_before_hour += a.current_hour_messages;
@@ -1098,11 +1088,10 @@ struct Analyzer::Impl {
   void check_queue_flood(const SenderQueue& q, const Timestamp& t, Position where) {
     if (q.in_queue < cat.queue_flood.min_messages) return;
     const std::string& key = q.name;
-    Finding* f = existing(Detector::queue_flood, key);
     const bool over = q.in_queue >= cat.queue_flood.min_messages &&
                       static_cast<double>(q.in_queue) >= cat.queue_flood.share * queue_total;
-    if (f == nullptr && !over) return;
-    if (f != nullptr && !over) return;
+    // A finding grows only while the sender still holds the queue.
+    if (!over) return;
     bool created = false;
     Finding& g = open(Detector::queue_flood, key, t, &created);
     if (created)
@@ -1115,8 +1104,7 @@ struct Analyzer::Impl {
                             g.counts["in_queue"], g.counts["queue_total"]);
   }
 
-  void resolve_pending(Message& m, bool as_child_of_owner) {
-    (void)as_child_of_owner;
+  void resolve_pending(Message& m) {
     if (m.owner != OwnerKind::pending) return;
     // Not a re-injection: mail from a mailbox server is its sender's (webmail); other trusted
     // clients relay.
@@ -1151,7 +1139,7 @@ struct Analyzer::Impl {
     while (!pending_order.empty() && pending_order.front().first.seconds + 60 < t.seconds) {
       auto it = messages.find(pending_order.front().second);
       pending_order.pop_front();
-      if (it != messages.end()) resolve_pending(it->second, false);
+      if (it != messages.end()) resolve_pending(it->second);
     }
   }
 
@@ -1160,7 +1148,7 @@ struct Analyzer::Impl {
     auto pit = messages.find(parent_qid);
     if (pit == messages.end()) return;
     Message& parent = pit->second;
-    if (parent.owner == OwnerKind::pending) resolve_pending(parent, false);
+    if (parent.owner == OwnerKind::pending) resolve_pending(parent);
     Message& child = message(child_qid);
     if (child.child) return;
     child.child = true;
@@ -1253,13 +1241,10 @@ struct Analyzer::Impl {
     a.outbound.advance(minute_of(t));
     a.bounces.advance(minute_of(t));
     const auto tried = a.bounces.sum(0), failed = a.bounces.sum(1);
-    Finding* f = existing(Detector::bounce_ratio, name);
     const bool over = a.outbound.sum(0) >= cat.bounce_ratio.min_messages && tried > 0 &&
                       static_cast<double>(failed) >= cat.bounce_ratio.ratio * tried;
-    if (f == nullptr && !over) return;
-    if (f != nullptr && !over) {
-      return;
-    }
+    // A finding grows only while the ratio stays above the threshold.
+    if (!over) return;
     bool created = false;
     Finding& g = open(Detector::bounce_ratio, name, t, &created);
     g.account = name;
@@ -1280,7 +1265,7 @@ struct Analyzer::Impl {
     auto it = messages.find(e.facts.queue_id);
     if (it == messages.end()) return;
     Message& m = it->second;
-    if (m.owner == OwnerKind::pending) resolve_pending(m, false);
+    if (m.owner == OwnerKind::pending) resolve_pending(m);
     if (m.in_queue) {
       --queue_total;
       auto q = sender_queue.find(m.sender);
@@ -1490,7 +1475,7 @@ LogReport Analyzer::finish(std::vector<InputSummary> inputs) {
   while (!m.pending_order.empty()) {
     auto it = m.messages.find(m.pending_order.front().second);
     m.pending_order.pop_front();
-    if (it != m.messages.end()) m.resolve_pending(it->second, false);
+    if (it != m.messages.end()) m.resolve_pending(it->second);
   }
   LogReport r;
   for (const auto& in : inputs) r.totals.merge(in.counts);

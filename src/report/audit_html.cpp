@@ -284,86 +284,11 @@ a{color:#000;text-decoration:none}
 }
 )CSS";
 
-// The copy buttons (shown only when this runs) and printing with <details> opened. Copying tries
-// the asynchronous clipboard, then a hidden textarea with execCommand("copy"), and when both are
-// refused (file:// pages without permission, old browsers) selects the commands and asks the
-// reader to copy them. Nothing here may throw: every call that can is guarded.
+// Beside the Copy buttons (kCopyScript, html_text.hpp): a link into a closed <details> opens it,
+// and printing opens them all. Nothing here may throw: every call that can is guarded.
 constexpr std::string_view kScript = R"JS(
 (function () {
   "use strict";
-  function say(btn, text, ok) {
-    var bar = btn.parentNode;
-    var msg = bar ? bar.querySelector(".copy-msg") : null;
-    if (!msg) return;
-    msg.textContent = text;
-    msg.className = "copy-msg " + (ok ? "ok" : "manual");
-  }
-  function selectText(el) {
-    try {
-      var range = document.createRange();
-      range.selectNodeContents(el);
-      var sel = window.getSelection();
-      if (sel) {
-        sel.removeAllRanges();
-        sel.addRange(range);
-      }
-    } catch (e) {
-      /* the commands stay on the page to select by hand */
-    }
-  }
-  function viaTextarea(btn, pre, text) {
-    var ok = false;
-    var ta = document.createElement("textarea");
-    ta.value = text;
-    ta.setAttribute("readonly", "");
-    ta.setAttribute("aria-hidden", "true");
-    ta.setAttribute("tabindex", "-1");
-    ta.className = "copy-buffer";
-    try {
-      document.body.appendChild(ta);
-      ta.select();
-      ok = typeof document.execCommand === "function" && document.execCommand("copy") === true;
-    } catch (e) {
-      ok = false;
-    }
-    if (ta.parentNode) ta.parentNode.removeChild(ta);
-    if (ok) {
-      say(btn, "Copied", true);
-    } else {
-      selectText(pre);
-      say(btn, "Select and copy (Ctrl+C)", false);
-    }
-  }
-  function copy(btn) {
-    var pre = document.getElementById(btn.getAttribute("data-copy") || "");
-    if (!pre) return;
-    var text = pre.textContent || "";
-    var clip = null;
-    try {
-      clip = window.isSecureContext && navigator.clipboard ? navigator.clipboard : null;
-    } catch (e) {
-      clip = null;
-    }
-    if (clip && typeof clip.writeText === "function") {
-      var p = null;
-      try {
-        p = clip.writeText(text);
-      } catch (e) {
-        p = null;
-      }
-      if (p && typeof p.then === "function") {
-        p.then(function () { say(btn, "Copied", true); },
-               function () { viaTextarea(btn, pre, text); });
-        return;
-      }
-    }
-    viaTextarea(btn, pre, text);
-  }
-  var buttons = document.querySelectorAll("button.copy");
-  for (var i = 0; i < buttons.length; i++) {
-    buttons[i].hidden = false;
-    buttons[i].addEventListener("click", function (ev) { copy(ev.currentTarget); });
-  }
   // A link to a control inside a closed <details> (the passed ones) opens it.
   function reveal() {
     var el = null;
@@ -1163,7 +1088,8 @@ std::string render_audit_html(const AuditView& view) {
   page.out += fmt::format(
       "<footer>{} &middot; a self-contained page: it loads nothing from the network.</footer>\n",
       view.tool.empty() ? std::string("mailwarden") : esc(view.tool));
-  page.out += fmt::format("</div>\n<script>{}</script>\n</body>\n</html>\n", kScript);
+  page.out +=
+      fmt::format("</div>\n<script>{}{}</script>\n</body>\n</html>\n", kCopyScript, kScript);
   return std::move(page.out);
 }
 

@@ -98,4 +98,65 @@ std::string html_escape(std::string_view s) {
   return out;
 }
 
+const std::string_view kCopyScript = R"JS(
+(function () {
+  "use strict";
+  function say(btn, text, ok) {
+    var msg = btn.parentNode ? btn.parentNode.querySelector(".copy-msg") : null;
+    if (!msg) return;
+    msg.textContent = text;
+    msg.className = "copy-msg " + (ok ? "ok" : "manual");
+  }
+  function selectText(el) {
+    try {
+      var range = document.createRange();
+      range.selectNodeContents(el);
+      var sel = window.getSelection();
+      if (sel) { sel.removeAllRanges(); sel.addRange(range); }
+    } catch (e) { /* the commands stay on the page to select by hand */ }
+  }
+  function fallback(btn, pre, text) {
+    var ok = false;
+    var ta = document.createElement("textarea");
+    ta.value = text;
+    ta.setAttribute("readonly", "");
+    ta.setAttribute("aria-hidden", "true");
+    ta.setAttribute("tabindex", "-1");
+    ta.className = "copy-buffer";
+    try {
+      document.body.appendChild(ta);
+      ta.select();
+      ok = typeof document.execCommand === "function" && document.execCommand("copy") === true;
+    } catch (e) { ok = false; }
+    if (ta.parentNode) ta.parentNode.removeChild(ta);
+    if (ok) { say(btn, "Copied", true); return; }
+    selectText(pre);
+    say(btn, "Select and copy (Ctrl+C)", false);
+  }
+  function copy(btn) {
+    var pre = document.getElementById(btn.getAttribute("data-copy") || "");
+    if (!pre) return;
+    var text = pre.textContent || "";
+    var clip = null;
+    try { clip = window.isSecureContext && navigator.clipboard ? navigator.clipboard : null; }
+    catch (e) { clip = null; }
+    if (clip && typeof clip.writeText === "function") {
+      var p = null;
+      try { p = clip.writeText(text); } catch (e) { p = null; }
+      if (p && typeof p.then === "function") {
+        p.then(function () { say(btn, "Copied", true); },
+               function () { fallback(btn, pre, text); });
+        return;
+      }
+    }
+    fallback(btn, pre, text);
+  }
+  var buttons = document.querySelectorAll("button.copy");
+  for (var i = 0; i < buttons.length; i++) {
+    buttons[i].hidden = false;
+    buttons[i].addEventListener("click", function (ev) { copy(ev.currentTarget); });
+  }
+})();
+)JS";
+
 }  // namespace mw::report

@@ -20,4 +20,10 @@ std::size_t utf8_sequence(std::string_view s, char32_t& cp);
 // lone CR become LF (what the HTML parser would make of them).
 std::string html_escape(std::string_view s);
 
+// The script of the Copy buttons (`button.copy` in a block with a `pre.cmd` and a `.copy-msg`),
+// shown only when it runs. Copying tries the asynchronous clipboard, then a hidden textarea with
+// execCommand("copy"), and when both are refused (file:// pages without permission) selects the
+// commands and asks the reader to copy them. Nothing in it may throw.
+extern const std::string_view kCopyScript;
+
 }  // namespace mw::report
