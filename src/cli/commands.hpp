@@ -24,6 +24,8 @@ void register_audit(CLI::App& app, int& exit_code);
 bool audit_wants_nagios(int argc, char** argv);
 // `logs report FILES...` and `logs watch FILES...`: compromised accounts, brute force, spray.
 void register_logs(CLI::App& app, int& exit_code);
+// `policyd run|check-config|status|lua-script`: the Postfix policy service.
+void register_policyd(CLI::App& app, int& exit_code);
 // `firewall analyze`, added under the firewall subcommand.
 void register_firewall_analyze(CLI::App& firewall, int& exit_code);
 // `firewall apply`, `confirm`, `rollback`, `status` (and the internal `watchdog`).

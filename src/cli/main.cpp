@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   mw::cli::register_scan(app, exit_code);
   mw::cli::register_audit(app, exit_code);
   mw::cli::register_logs(app, exit_code);
+  mw::cli::register_policyd(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -19,6 +19,8 @@ tools=(
   clang++                   # fuzz build
   clang-format              # format check
   nmap hyperfine lynis      # benchmarks' peers (scan, audit)
+  postfix postconf postqueue postsuper smtp-sink redis-server redis-cli   # policyd e2e
+  systemd-analyze postfwd redis-benchmark   # policyd unit check, benchmark peers
 )
 
 if [ "${1:-}" = "--self-test" ]; then
