@@ -62,8 +62,9 @@ class Server {
   struct Impl;  // the asio machinery (server.cpp)
 
  private:
-  std::unique_ptr<Impl> impl_;
+  // Declared first: sessions still open when the server is destroyed count themselves closed.
   Metrics metrics_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace mw::policyd
