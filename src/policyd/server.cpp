@@ -163,9 +163,11 @@ struct Server::Impl {
   Clock& clock;
   LogSink log;
 
-  asio::io_context io;  // the acceptors and signals (main thread)
+  // The workers outlive `io`: a pending accept on `io` holds a socket of a worker's context,
+  // destroyed with `io`.
   std::vector<std::unique_ptr<asio::io_context>> workers;  // one per worker thread
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  asio::io_context io;  // the acceptors and signals (main thread)
   std::size_t next_worker = 0;
   std::vector<std::unique_ptr<acceptor_t>> acceptors;
   std::vector<int> ports;
@@ -270,7 +272,8 @@ class Session : public std::enable_shared_from_this<Session> {
         metrics_.malformed();
         server_.log(LogLevel::warning, "malformed request from " + peer_ + ": " +
                                            request.error().message + "; closing without an answer");
-        close();
+        // The answers to the well-formed requests before it in the same read still go out.
+        close_after_write();
         return;
       }
       const auto now =
@@ -337,6 +340,16 @@ class Session : public std::enable_shared_from_this<Session> {
       metrics_.alert();
       server_.alerts.send(*d.alert);
     }
+  }
+
+  void close_after_write() {
+    if (out_.empty()) {
+      close();
+      return;
+    }
+    asio::async_write(
+        socket_, asio::buffer(out_),
+        [self = shared_from_this()](const asio::error_code&, std::size_t) { self->close(); });
   }
 
   void close() {

@@ -226,12 +226,17 @@ TEST(Server, AMalformedRequestClosesTheConnectionWithoutAnswerAndServingGoesOn) 
   Client big(fx.port());
   big.send("request=smtpd_access_policy\nsender=" + std::string(2000, 'x'));
   EXPECT_TRUE(big.closed_without_answer());
+  // A good request and a bad one in one write: the good one is answered, then the close.
+  Client mixed(fx.port());
+  mixed.send(request("erin@example.com", "e1") + "request=smtpd_access_policy\nbroken\n\n");
+  EXPECT_EQ(mixed.read_answers(2), "action=DUNNO\n\n");
+  EXPECT_TRUE(mixed.closed_without_answer());
   Client good(fx.port());
   good.send(request("bob@example.com", "b1"));
   EXPECT_EQ(good.read_answers(1), "action=DUNNO\n\n");
   EXPECT_NE(fx.logged().find("no '=' in 'this line has no equals sign'"), std::string::npos);
   EXPECT_NE(fx.logged().find("exceeds 1024 bytes"), std::string::npos);
-  EXPECT_EQ(fx.server->metrics().render({}).find("mailwarden_policyd_malformed_total 2\n") !=
+  EXPECT_EQ(fx.server->metrics().render({}).find("mailwarden_policyd_malformed_total 3\n") !=
                 std::string::npos,
             true);
 }
