@@ -26,6 +26,10 @@ bool audit_wants_nagios(int argc, char** argv);
 void register_logs(CLI::App& app, int& exit_code);
 // `policyd run|check-config|status|lua-script`: the Postfix policy service.
 void register_policyd(CLI::App& app, int& exit_code);
+// `queue summary|hold|release|delete`: the Postfix queue, selectively, dry run by default.
+void register_queue(CLI::App& app, int& exit_code);
+// `dnsbl check IP...`: the blacklists of the incident guide, concurrently (c-ares).
+void register_dnsbl(CLI::App& app, int& exit_code);
 // `firewall analyze`, added under the firewall subcommand.
 void register_firewall_analyze(CLI::App& firewall, int& exit_code);
 // `firewall apply`, `confirm`, `rollback`, `status` (and the internal `watchdog`).

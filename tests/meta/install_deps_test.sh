@@ -21,6 +21,7 @@ tools=(
   nmap hyperfine lynis      # benchmarks' peers (scan, audit)
   postfix postconf postqueue postsuper smtp-sink redis-server redis-cli   # policyd e2e
   systemd-analyze postfwd redis-benchmark   # policyd unit check, benchmark peers
+  rbldnsd unbound   # dnsbl e2e
 )
 
 if [ "${1:-}" = "--self-test" ]; then
