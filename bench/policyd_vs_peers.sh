@@ -5,7 +5,7 @@
 # connections. The servers, each on a free loopback port:
 #   - the no-op C server (bench/policyd/noop_server.c): answers DUNNO, no logic; the ceiling;
 #   - policyd in process (memory backend, persisted to a temp SQLite file), with its default
-#     threads (one per core) and with one thread;
+#     threads (half the cores) and with one thread per core;
 #   - postfwd with the equivalent per-sasl_username rules (bench/policyd/postfwd.cf);
 #   - policyd in redis mode against a private redis-server, and redis-benchmark running
 #     policyd's own Lua script with EVALSHA (the ceiling of redis mode).
@@ -189,12 +189,12 @@ path = \"$work/policyd-memory.sqlite\""
   else
     echo "policyd (memory) did not start: $(tail -3 "$work/policyd-memory.log")"
   fi
-  # The same with one thread: how much the default's threads cost or bring on this machine.
+  # The same with one worker per core: what more workers than the default cost or bring here.
   one_port=$(free_port)
   policyd_config "$work/policyd-1thread.toml" "$one_port" "$(free_port)" \
     "[state]
 backend = \"memory\"
-path = \"$work/policyd-1thread.sqlite\"" "threads = 1"
+path = \"$work/policyd-1thread.sqlite\"" "threads = $(nproc)"
   start_policyd policyd-1thread "$work/policyd-1thread.toml" "$one_port"
   if [ -n "$started_pid" ]; then servers+=("policyd-1thread=inet:127.0.0.1:$one_port"); fi
 else
@@ -400,7 +400,7 @@ def median_run(name, c):
     return runs[(len(runs) - 1) // 2] if runs else None
 rows = [("noop", "no-op C server (epoll, DUNNO, no logic)"),
         ("policyd", "mailwarden policyd, in process"),
-        ("policyd-1thread", "  the same, threads = 1"),
+        ("policyd-1thread", f"  the same, threads = {ncpu} (one per core)"),
         ("postfwd", "postfwd 1.35 (postfwd2), equivalent rules"),
         ("policyd-redis", "mailwarden policyd, redis mode"),
         ("policyd-redis-eom", "  the same, END-OF-MESSAGE only (1 EVALSHA each)"),
@@ -436,7 +436,7 @@ for c in conns:
     print(f"  ratios at {c} connections: policyd/noop {fmt(ratio('policyd', 'noop', c), 2, 0.7)}, "
           f"policyd/postfwd {fmt(ratio('policyd', 'postfwd', c), 0, 30, 'x')}, policyd-redis/"
           f"redis-benchmark {fmt(ratio('policyd-redis-eom', 'redis-benchmark', c), 2, 0.8)}; "
-          f"with threads = 1: policyd/noop {fmt(ratio('policyd-1thread', 'noop', c), 2, 0.7)}")
+          f"with threads = {ncpu}: policyd/noop {fmt(ratio('policyd-1thread', 'noop', c), 2, 0.7)}")
 print("  goals: policyd/noop >= 0.7, policyd/postfwd >= 30, policyd-redis/redis-benchmark >= 0.8")
 for name in ("policyd", "policyd-redis"):
     j = median_run(name, 10)

@@ -109,7 +109,7 @@ struct ServerConfig {
   // smtpd, running as postfix, can connect; put it inside /var/spool/postfix/private).
   std::vector<std::string> listen;
   std::string node_id;        // the MTA's identity for de-duplication (empty = server_address)
-  std::uint32_t threads = 0;  // 0 = one per core
+  std::uint32_t threads = 0;  // 0 = half the cores (at least 1; redis: at least the pool)
   std::string user;           // drop privileges to this user after binding (empty = stay)
   std::int64_t idle_timeout_ms = 330'000;     // > smtpd_policy_service_max_idle (300 s)
   std::int64_t request_timeout_ms = 100'000;  // a request started but not finished
