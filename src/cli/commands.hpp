@@ -30,6 +30,8 @@ void register_policyd(CLI::App& app, int& exit_code);
 void register_queue(CLI::App& app, int& exit_code);
 // `dnsbl check IP...`: the blacklists of the incident guide, concurrently (c-ares).
 void register_dnsbl(CLI::App& app, int& exit_code);
+// `ban add|del|list|flush`: kernel bans (nft set with timeouts) that never hit an allowed address.
+void register_ban(CLI::App& app, int& exit_code);
 // `firewall analyze`, added under the firewall subcommand.
 void register_firewall_analyze(CLI::App& firewall, int& exit_code);
 // `firewall apply`, `confirm`, `rollback`, `status` (and the internal `watchdog`).

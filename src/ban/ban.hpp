@@ -1,0 +1,203 @@
+// The ban engine: turns "ban this address for this reason" into an element of the kernel's
+// ban sets (table inet mailwarden_ban), refusing anything that touches the allow-list, and
+// keeps the offence history (recidive) in a state file. Engines never print: results are values.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/ip.hpp"
+#include "core/result.hpp"
+#include "core/subprocess.hpp"
+
+namespace mw::ban {
+
+using Seconds = std::chrono::seconds;
+using TimePoint = std::chrono::system_clock::time_point;
+
+// ---- commands ------------------------------------------------------------------------------
+
+// How the engine starts nft, ip and postconf: argv prefixed with `prefix` ("ip netns exec NS"
+// in tests), so that the same code drives a namespace or the host.
+class CommandRunner {
+ public:
+  virtual ~CommandRunner() = default;
+  virtual Result<CommandOutput> run(const std::vector<std::string>& argv,
+                                    const std::string& stdin_data = {}) = 0;
+};
+class PrefixedRunner final : public CommandRunner {
+ public:
+  explicit PrefixedRunner(std::vector<std::string> prefix = {},
+                          std::chrono::milliseconds timeout = std::chrono::seconds(20))
+      : prefix_(std::move(prefix)), timeout_(timeout) {}
+  Result<CommandOutput> run(const std::vector<std::string>& argv,
+                            const std::string& stdin_data = {}) override;
+
+ private:
+  std::vector<std::string> prefix_;
+  std::chrono::milliseconds timeout_;
+};
+
+// ---- durations and recidive (catalog/ban.toml) ---------------------------------------------
+
+// "90s", "15m", "1h", "1d", "2w": a positive whole number and one unit; up to 365 days.
+Result<Seconds> parse_duration(std::string_view text);
+std::string format_duration(Seconds s);  // the largest exact unit: "1h", "90s", "7d"
+
+struct BanConfig {
+  std::vector<Seconds> steps{Seconds(3600), Seconds(6 * 3600), Seconds(86400),
+                             Seconds(7 * 86400)};   // by offence number, last one repeats
+  Seconds window{30 * 86400};                       // offences older than this are forgotten
+  int ipv6_prefix = 64;                             // IPv6 bans widen to this prefix
+  Seconds duration_for(std::size_t offence) const;  // offence counts from 1
+};
+// The catalog's text; errors are "name:line:column: ...".
+Result<BanConfig> parse_ban_config(std::string_view text, std::string_view name);
+Result<BanConfig> load_ban_config(const std::filesystem::path& file);
+// catalog/ban.toml of the installation ($MAILWARDEN_CATALOG or the built-in catalog dir).
+std::filesystem::path default_ban_config_path();
+
+// ---- the allow-list -----------------------------------------------------------------------
+
+struct AllowEntry {
+  Prefix prefix;
+  std::string why;  // "loopback", "host address (eth0)", "admin network (site.toml)"...
+};
+
+struct AllowSources {
+  bool host_addresses = true;                          // `ip -j addr` through the runner
+  std::optional<std::string> policy_file;              // admin and cluster networks
+  std::optional<std::vector<std::string>> mynetworks;  // given: used as is; absent: postconf
+  std::string postconf = "postconf";                   // "" = do not ask Postfix
+  std::vector<std::string> extra;                      // --allow
+};
+
+struct AllowList {
+  std::vector<AllowEntry> entries;
+  std::vector<std::string> notes;  // sources that were unavailable (no postconf...)
+  // The first entry sharing any address with `p`.
+  const AllowEntry* overlapping(const Prefix& p) const;
+};
+
+// Parses `ip -j addr` output: every local address as a host prefix, named by interface.
+Result<std::vector<AllowEntry>> parse_ip_addr_json(std::string_view json);
+// Parses Postfix's mynetworks value ("127.0.0.0/8 [::1]/128, 10.0.0.0/8"); table lookups
+// ("hash:/etc/postfix/network_table") cannot be read here and are returned in *skipped.
+Result<std::vector<Prefix>> parse_mynetworks(std::string_view value,
+                                             std::vector<std::string>* skipped);
+
+Result<AllowList> build_allow_list(const AllowSources& sources, CommandRunner& runner);
+
+// ---- the state file -------------------------------------------------------------------------
+
+struct BanRecord {
+  Prefix prefix;
+  std::uint64_t offences = 0;        // all time
+  std::vector<std::int64_t> recent;  // unix times of the offences within the window
+  std::string reason;
+  std::string account;
+  std::int64_t first = 0, last = 0;  // unix times
+  std::int64_t expires = 0;          // unix time the current ban ends (<= last if lifted)
+};
+
+struct BanState {
+  std::vector<BanRecord> bans;
+  BanRecord* find(const Prefix& p);
+};
+
+// Strict: unknown keys, wrong types, bad prefixes, duplicates or a truncated file are errors
+// naming `name` (and line:column for JSON syntax).
+Result<BanState> parse_state(std::string_view text, std::string_view name);
+std::string serialize_state(const BanState& state);
+// An absent file is an empty state; a broken one is an error, never silently reset.
+Result<BanState> load_state(const std::filesystem::path& file);
+Status save_state(const std::filesystem::path& file, const BanState& state);
+
+// ---- the kernel (nft) -----------------------------------------------------------------------
+
+inline constexpr std::string_view kBanTable = "mailwarden_ban";
+
+// One element of ban4/ban6 as nft lists it.
+struct KernelBan {
+  Prefix prefix;
+  std::optional<Seconds> timeout, expires;
+  std::string comment;
+};
+
+// The `nft -f` text that creates the table, sets and chain without touching existing elements.
+std::string nft_ensure_script();
+// "reason; account; offence N" with anything nft cannot quote replaced, at most 128 bytes.
+std::string element_comment(std::string_view reason, std::string_view account,
+                            std::uint64_t offence);
+// `nft -j list set inet mailwarden_ban banN` -> elements.
+Result<std::vector<KernelBan>> parse_nft_set_json(std::string_view json);
+
+// ---- the engine -----------------------------------------------------------------------------
+
+struct BanRequest {
+  Prefix prefix;                    // as given; IPv6 widened by the engine
+  std::optional<Seconds> duration;  // --for; otherwise by recidive
+  std::string reason = "manual";
+  std::string account;
+  bool dry_run = false;
+};
+
+enum class Outcome { banned, refused, already_covered, dry_run };
+std::string_view outcome_name(Outcome o);
+
+struct BanResult {
+  Outcome outcome = Outcome::banned;
+  Prefix prefix;  // what is (or would be) banned
+  Seconds duration{0};
+  std::uint64_t offence = 0;     // within the window, this one included
+  std::string message;           // why refused / covered by what; the nft script if dry run
+  std::vector<Prefix> replaced;  // narrower bans folded into this one
+};
+
+struct ListedBan {
+  KernelBan kernel;
+  std::optional<BanRecord> record;
+};
+
+struct EngineOptions {
+  std::filesystem::path state_dir = "/var/lib/mailwarden";
+  std::string nft = "nft";
+  BanConfig config;
+};
+
+class BanEngine {
+ public:
+  BanEngine(EngineOptions options, CommandRunner& runner, Clock& clock)
+      : o_(std::move(options)), runner_(runner), clock_(clock) {}
+
+  std::filesystem::path state_file() const { return o_.state_dir / "bans.json"; }
+  std::filesystem::path log_file() const { return o_.state_dir / "bans.log"; }
+
+  // The prefix actually banned for `p`: IPv6 longer than config.ipv6_prefix is widened to it
+  // (one host cannot rotate through its /64); IPv4 and wider IPv6 prefixes stay as given.
+  Prefix effective_prefix(const Prefix& p) const;
+
+  Result<BanResult> add(const BanRequest& request, const AllowList& allow);
+  Status del(const Prefix& p);
+  Result<std::vector<ListedBan>> list();
+  Status flush();
+
+ private:
+  Result<CommandOutput> nft(const std::vector<std::string>& args, const std::string& script = {});
+  Status nft_script(const std::string& script);
+  Result<std::vector<KernelBan>> kernel_set(Family f, bool* table_exists);
+  void log_event(std::string_view what, const Prefix& p, std::string_view detail);
+
+  EngineOptions o_;
+  CommandRunner& runner_;
+  Clock& clock_;
+};
+
+}  // namespace mw::ban
