@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "audit/text_lines.hpp"
+#include "core/duration.hpp"
 #include "core/quote.hpp"
 
 namespace mw::audit {
@@ -299,34 +300,13 @@ Result<LocalconfigKeyTable> load_localconfig_keys_tsv(const std::string& path) {
 }
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  const std::string_view unit = text.substr(digits);
-  if (digits == 0) {
-    return Error{fmt::format("{}: a duration is digits with an optional unit (d, h, m, s, ms)",
-                             quote_input(text))};
-  }
-  std::int64_t factor = 0;
-  if (unit.empty() || unit == "s") {
-    factor = 1000;  // a bare number is seconds (DateUtil.getTimeInterval)
-  } else if (unit == "ms") {
-    factor = 1;
-  } else if (unit == "m") {
-    factor = 60'000;
-  } else if (unit == "h") {
-    factor = 3'600'000;
-  } else if (unit == "d") {
-    factor = 86'400'000;
-  } else {
-    return Error{fmt::format("{}: unknown duration unit {} (d, h, m, s or ms)", quote_input(text),
-                             quote_input(unit))};
-  }
-  std::int64_t n = 0;
-  const auto r = std::from_chars(text.data(), text.data() + digits, n);
-  if (r.ec != std::errc() || n > std::numeric_limits<std::int64_t>::max() / factor) {
-    return Error{fmt::format("{}: duration too large", quote_input(text))};
-  }
-  return std::chrono::milliseconds(n * factor);
+  // Zimbra's DateUtil.getTimeInterval: a bare number is seconds; d, h, m, s, ms; no weeks.
+  DurationSyntax syntax;
+  syntax.units |= DurationSyntax::ms;
+  syntax.bare_is_seconds = true;
+  syntax.min = Millis(0);
+  syntax.max = Millis::max();
+  return mw::parse_duration(text, syntax);
 }
 
 Result<bool> parse_zimbra_bool(std::string_view text) {

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "core/duration.hpp"
 #include "core/subprocess.hpp"
 #include "firewall/safe_apply.hpp"
 #include "policy/policy.hpp"
@@ -49,19 +50,16 @@ std::filesystem::path state_dir(const std::string& option) {
   return fw::kDefaultStateDir;
 }
 
-// "90", "90s", "2m", "1h".
+// "90", "90s", "2m", "1h": 1 s to 24 h.
 Result<std::chrono::seconds> parse_duration(std::string_view text) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  std::string_view unit(p, text.data() + text.size() - p);
-  std::int64_t mult = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
-  if (ec != std::errc{} || mult == 0 || v <= 0 || v > 86400 / mult) {
-    return Error{
-        fmt::format("--confirm-within {}: expected a duration from 1s to 24h (90, 90s, "
-                    "2m, 1h)",
-                    text)};
-  }
-  return std::chrono::seconds(v * mult);
+  DurationSyntax syntax;
+  syntax.units = DurationSyntax::s | DurationSyntax::m | DurationSyntax::h;
+  syntax.bare_is_seconds = true;
+  syntax.min = std::chrono::seconds(1);
+  syntax.max = std::chrono::hours(24);
+  auto d = mw::parse_duration(text, syntax);
+  if (!d) return Error{"--confirm-within " + d.error().message};
+  return std::chrono::duration_cast<std::chrono::seconds>(*d);
 }
 
 // The interface that holds `a` in this network namespace, if any.

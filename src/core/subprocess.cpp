@@ -2,6 +2,7 @@
 // kills the process group.
 #include "core/subprocess.hpp"
 
+#include "core/sigpipe_guard.hpp"
 #include "core/unique_fd.hpp"
 
 #include <algorithm>
@@ -71,42 +72,6 @@ Result<std::string> resolve_program(const std::string& name) {
   }
   return Error{"cannot run '" + name + "': command not found in PATH (" + path_var + ")"};
 }
-
-// Blocks SIGPIPE in the calling thread while we write the child's stdin, so a child that
-// exits without reading makes write() fail with EPIPE instead of killing us; a SIGPIPE we
-// caused is consumed before the mask is restored.
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGPIPE);
-    sigset_t pending;
-    sigemptyset(&pending);
-    ::sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    ::pthread_sigmask(SIG_BLOCK, &block, &old_);
-  }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-  ~SigpipeGuard() {
-    if (caused_ && !was_pending_) {
-      sigset_t only;
-      sigemptyset(&only);
-      sigaddset(&only, SIGPIPE);
-      timespec zero{0, 0};
-      while (::sigtimedwait(&only, nullptr, &zero) == -1 && errno == EINTR) {
-      }
-    }
-    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  void note_epipe() { caused_ = true; }
-
- private:
-  sigset_t old_{};
-  bool was_pending_ = false;
-  bool caused_ = false;
-};
 
 // Only async-signal-safe calls from here to exec: the parent may have other threads.
 [[noreturn]] void exec_child(const char* program, char* const* argv, char* const* envp, int in_fd,
@@ -231,7 +196,7 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv,
     return Error{"cannot run " + command_line(argv) + ": pipe: " + errno_text(errno)};
   }
 
-  SigpipeGuard sigpipe_guard;
+  SigpipeGuard sigpipe_guard;  // a child may exit without reading its stdin
   pid_t pid = ::fork();
   if (pid < 0) {
     return Error{"cannot run " + command_line(argv) + ": fork: " + errno_text(errno)};

@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
 #include "catalog/ports.hpp"
 #include "catalog/toml_file.hpp"
+#include "core/duration.hpp"
 
 namespace mw::logs {
 
@@ -166,11 +168,10 @@ class Parser {
     const auto& n = get(t, key);
     const auto s = n.value<std::string>();
     if (!s) fail(n, fmt::format("'{}' must be a duration string like \"10m\"", key));
-    const auto d = parse_duration(*s);
-    if (!d)
-      fail(n, fmt::format("'{}' = \"{}\" is not a duration (\"90s\", \"10m\", \"1h\", \"2d\")", key,
-                          *s));
-    return *d;
+    // s, m, h, d; from 1 s to 365 days.
+    const auto d = mw::parse_duration(*s);
+    if (!d) fail(n, fmt::format("'{}': {}", key, d.error().message));
+    return std::chrono::duration_cast<std::chrono::seconds>(*d).count();
   }
 
   std::uint32_t count(const toml::table& t, std::string_view key) const {
@@ -212,35 +213,6 @@ class Parser {
 };
 
 }  // namespace
-
-std::optional<std::int64_t> parse_duration(std::string_view text) {
-  if (text.size() < 2 || text.size() > 12) return std::nullopt;
-  std::int64_t n = 0;
-  for (char c : text.substr(0, text.size() - 1)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  std::int64_t unit = 0;
-  switch (text.back()) {
-    case 's':
-      unit = 1;
-      break;
-    case 'm':
-      unit = 60;
-      break;
-    case 'h':
-      unit = 3600;
-      break;
-    case 'd':
-      unit = 86400;
-      break;
-    default:
-      return std::nullopt;
-  }
-  const std::int64_t seconds = n * unit;
-  if (seconds <= 0 || seconds > 365 * 86400) return std::nullopt;
-  return seconds;
-}
 
 Result<DetectorCatalog> parse_detector_catalog(std::string_view text, std::string_view name) {
   auto root = parse_toml(text, name);

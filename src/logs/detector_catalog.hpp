@@ -64,9 +64,6 @@ struct DetectorCatalog {
   FindingSeverity severity_of(Detector d) const { return severity[static_cast<std::size_t>(d)]; }
 };
 
-// "90s", "10m", "1h", "2d" -> seconds; nullopt otherwise (no zero, at most 365 days).
-std::optional<std::int64_t> parse_duration(std::string_view text);
-
 Result<DetectorCatalog> parse_detector_catalog(std::string_view text, std::string_view name);
 Result<DetectorCatalog> load_detector_catalog(const std::filesystem::path& file);
 // catalog_dir()/detectors.toml

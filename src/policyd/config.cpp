@@ -17,6 +17,7 @@
 #include <variant>
 
 #include "catalog/toml_file.hpp"
+#include "core/duration.hpp"
 #include "core/ip.hpp"
 #include "core/quote.hpp"
 #include "policyd/sender_login_map.hpp"
@@ -268,13 +269,13 @@ class Parser {
              fmt::format("{} seconds is out of range 1..{}", i->get(), kMaxDurationMs / 1000));
       ms = i->get() * 1000;
     } else if (const auto* s = n->as_string()) {
-      const auto parsed = parse_duration_ms(s->get());
-      if (!parsed)
-        fail(*n, k,
-             fmt::format("{} is not a duration (\"250ms\", \"90s\", \"15m\", \"1h\", "
-                         "\"1d\", or an integer number of seconds)",
-                         quote_input(s->get())));
-      ms = *parsed;
+      DurationSyntax syntax;
+      syntax.units |= DurationSyntax::ms;
+      syntax.min = Millis(1);
+      syntax.max = Millis(kMaxDurationMs);
+      const auto parsed = mw::parse_duration(s->get(), syntax);
+      if (!parsed) fail(*n, k, parsed.error().message);
+      ms = parsed->count();
     } else {
       fail(*n, k, "must be a duration string like \"90s\" or an integer number of seconds");
     }
@@ -285,39 +286,7 @@ class Parser {
     return ms;
   }
 
-  static std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-    // 12 digits of days is already far beyond the range: no overflow below.
-    if (digits == 0 || digits > 12) return std::nullopt;
-    std::int64_t n = 0;
-    for (std::size_t i = 0; i < digits; ++i) n = n * 10 + (text[i] - '0');
-    const auto unit = text.substr(digits);
-    std::int64_t scale = 0;
-    if (unit == "ms") {
-      scale = 1;
-    } else if (unit == "s") {
-      scale = 1000;
-    } else if (unit == "m") {
-      scale = 60'000;
-    } else if (unit == "h") {
-      scale = 3'600'000;
-    } else if (unit == "d") {
-      scale = 86'400'000;
-    } else {
-      return std::nullopt;
-    }
-    if (n == 0 || n > kMaxDurationMs / scale) return std::nullopt;
-    return n * scale;
-  }
-
-  static std::string format_ms(std::int64_t ms) {
-    if (ms % 86'400'000 == 0) return fmt::format("{}d", ms / 86'400'000);
-    if (ms % 3'600'000 == 0) return fmt::format("{}h", ms / 3'600'000);
-    if (ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
-    if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
-    return fmt::format("{}ms", ms);
-  }
+  static std::string format_ms(std::int64_t ms) { return format_duration(Millis(ms)); }
 
   // An array of strings, each reported at its own position when wrong.
   const toml::array* string_array(const toml::table& t, std::string_view key,

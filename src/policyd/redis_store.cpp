@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/sigpipe_guard.hpp"
+
 namespace mw::policyd {
 
 namespace {
@@ -219,44 +221,6 @@ struct ReplyDeleter {
 };
 using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
-// hiredis writes with write(2): writing to a connection Redis has closed raises SIGPIPE, whose
-// default action would kill the daemon. Blocked in this thread for one command; a SIGPIPE the
-// command caused is consumed before the mask is restored.
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGPIPE);
-    sigset_t pending;
-    sigemptyset(&pending);
-    ::sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    ::pthread_sigmask(SIG_BLOCK, &block, &old_);
-  }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-  ~SigpipeGuard() {
-    const int saved = errno;
-    if (caused_ && !was_pending_) {
-      sigset_t only;
-      sigemptyset(&only);
-      sigaddset(&only, SIGPIPE);
-      timespec zero{0, 0};
-      while (::sigtimedwait(&only, nullptr, &zero) == -1 && errno == EINTR) {
-      }
-    }
-    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-    errno = saved;
-  }
-  void note_epipe() { caused_ = true; }
-
- private:
-  sigset_t old_{};
-  bool was_pending_ = false;
-  bool caused_ = false;
-};
-
 // How a command failed, which decides what happens to its connection.
 enum class Failure : std::uint8_t {
   none,
@@ -374,6 +338,7 @@ struct RedisStore::Impl {
     redisReply* raw = nullptr;
     int saved_errno = 0;
     {
+      // hiredis writes with write(2): a connection Redis closed would raise SIGPIPE.
       SigpipeGuard guard;
       errno = 0;
       raw = static_cast<redisReply*>(

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/duration.hpp"
 #include "queue/postqueue_json.hpp"
 
 namespace mw::queue {
@@ -21,45 +22,15 @@ bool any_equal_ci(const std::vector<std::string>& wanted, std::string_view value
 }  // namespace
 
 Result<std::int64_t> parse_duration(std::string_view text) {
-  if (text.empty()) return Error{"empty duration"};
-  std::int64_t total = 0;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::int64_t n = 0;
-    const char* b = text.data() + pos;
-    auto [p, ec] = std::from_chars(b, text.data() + text.size(), n);
-    if (ec != std::errc() || p == b || n < 0)
-      return Error{fmt::format("duration '{}': expected a number at position {}", text, pos + 1)};
-    pos = static_cast<std::size_t>(p - text.data());
-    if (pos >= text.size())
-      return Error{fmt::format("duration '{}': missing unit (s, m, h, d, w)", text)};
-    std::int64_t unit = 0;
-    switch (text[pos]) {
-      case 's':
-        unit = 1;
-        break;
-      case 'm':
-        unit = 60;
-        break;
-      case 'h':
-        unit = 3600;
-        break;
-      case 'd':
-        unit = 86400;
-        break;
-      case 'w':
-        unit = 7 * 86400;
-        break;
-      default:
-        return Error{fmt::format("duration '{}': unknown unit '{}' at position {} (s, m, h, d, w)",
-                                 text, text[pos], pos + 1)};
-    }
-    ++pos;
-    if (n > (std::int64_t{1} << 40) / unit)
-      return Error{fmt::format("duration '{}': too large", text)};
-    total += n * unit;
-  }
-  return total;
+  DurationSyntax syntax;
+  syntax.units = DurationSyntax::s | DurationSyntax::m | DurationSyntax::h | DurationSyntax::d |
+                 DurationSyntax::w;
+  syntax.compound = true;
+  syntax.min = Millis(0);
+  syntax.max = std::chrono::hours(24 * 3650);
+  auto d = mw::parse_duration(text, syntax);
+  if (!d) return Error{"duration " + d.error().message};
+  return std::chrono::duration_cast<std::chrono::seconds>(*d).count();
 }
 
 Result<QueueName> parse_queue_name(std::string_view text) {

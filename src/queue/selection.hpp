@@ -35,7 +35,8 @@ struct Selector {
 // names the first bad one. An empty selector is an error.
 Status validate(const Selector& s);
 
-// "90s", "30m", "6h", "3d", "2w", "1h30m" -> seconds. Errors name the text.
+// "90s", "30m", "6h", "3d", "2w", "1h30m" -> seconds, up to 10 years (core/duration with the
+// queue's syntax: terms add up, weeks allowed). Errors name the text and position.
 Result<std::int64_t> parse_duration(std::string_view text);
 // "deferred" etc. (not "other").
 Result<QueueName> parse_queue_name(std::string_view text);
