@@ -35,6 +35,7 @@ using json = nlohmann::json;
 struct CommonOptions {
   std::string postqueue, postsuper, postcat, config_dir;
   std::vector<std::string> logs;
+  std::vector<std::string> mailbox_servers;  // their unauthenticated mail is webmail
   std::string tz = "local";
   unsigned jobs = 4;
   std::string format = "text";
@@ -74,7 +75,14 @@ std::unique_ptr<queue::LogAttribution> read_logs(const CommonOptions& o) {
   if (o.logs.empty()) return nullptr;
   logs::ReadOptions ro;
   ro.time_zone = o.tz;
-  auto la = std::make_unique<queue::LogAttribution>(queue::attribute_from_logs(o.logs, ro));
+  std::vector<Prefix> servers;
+  for (const auto& s : o.mailbox_servers) {
+    auto p = parse_prefix(s);
+    if (!p) throw UsageError{"--mailbox-server: " + p.error().message};
+    servers.push_back(*p);
+  }
+  auto la = std::make_unique<queue::LogAttribution>(
+      queue::attribute_from_logs(o.logs, ro, std::move(servers)));
   for (const auto& e : la->errors) fmt::print(stderr, "mailwarden queue: --logs: {}\n", e);
   return la;
 }
@@ -137,9 +145,10 @@ std::string summary_text(const queue::QueueSummary& s, const queue::QueueListing
   if (s.accounts_resolved) {
     table("submitting account", s.by_account, s.accounts, true);
     line(fmt::format(
-        "  account known for {} message(s) ({} from the queue file, {} from the logs), "
-        "unknown for {}",
-        s.account_known, s.account_from_queue_file, s.account_from_logs, s.account_unknown));
+        "  account known for {} message(s) ({} from the queue file, {} from the logs, {} "
+        "webmail by sender), unknown for {}",
+        s.account_known, s.account_from_queue_file, s.account_from_logs, s.account_from_webmail,
+        s.account_unknown));
   }
   table("recipient domain (recipients)", s.by_domain, s.domains, false);
   return out;
@@ -165,11 +174,10 @@ json summary_json(const queue::QueueSummary& s, const queue::QueueListing& l) {
   j["domains"] = s.domains;
   if (s.accounts_resolved) {
     j["by_account"] = tallies_json(s.by_account);
-    j["accounts"] = {{"distinct", s.accounts},
-                     {"known", s.account_known},
-                     {"unknown", s.account_unknown},
-                     {"from_queue_file", s.account_from_queue_file},
-                     {"from_logs", s.account_from_logs}};
+    j["accounts"] = {
+        {"distinct", s.accounts},           {"known", s.account_known},
+        {"unknown", s.account_unknown},     {"from_queue_file", s.account_from_queue_file},
+        {"from_logs", s.account_from_logs}, {"from_webmail", s.account_from_webmail}};
   }
   json bad = json::array();
   for (const auto& b : l.bad_lines) bad.push_back({{"line", b.line}, {"error", b.message}});
@@ -219,7 +227,14 @@ int run_summary(const SummaryOptions& o) {
   SystemClock clock;
   const auto now =
       std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
-  auto logs = read_logs(o.common);
+  std::unique_ptr<queue::LogAttribution> logs;
+  try {
+    logs = read_logs(o.common);
+  } catch (const UsageError& e) {
+    fmt::print(nagios ? stdout : stderr, "{}mailwarden queue summary: {}\n",
+               nagios ? "QUEUE UNKNOWN - " : "", e.message);
+    return invalid;
+  }
   std::unique_ptr<queue::AccountLookup> lookup;
   if (o.accounts || logs) {
     std::vector<const queue::QueuedMessage*> all;
@@ -318,7 +333,13 @@ int run_action(const ActionCliOptions& o) {
   }
   const auto listing = queue::parse_postqueue_json(*listed);
   warn_bad_lines(listing);
-  auto logs = read_logs(o.common);
+  std::unique_ptr<queue::LogAttribution> logs;
+  try {
+    logs = read_logs(o.common);
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "mailwarden queue {}: {}\n", verb, e.message);
+    return kExitInvalid;
+  }
   SystemClock clock;
   const auto now =
       std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
@@ -426,6 +447,10 @@ void add_common(CLI::App* cmd, CommonOptions& c, bool nagios) {
   cmd->add_option("--logs", c.logs,
                   "mail logs to attribute messages to accounts by following 'queued as'")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--mailbox-server", c.mailbox_servers,
+                  "a mailbox server's address or CIDR: mail it submits without SASL is webmail, "
+                  "the envelope sender's (default loopback; with --logs)")
+      ->allow_extra_args(false);
   cmd->add_option("--tz", c.tz, "time zone of the logs' timestamps (default: local)");
   cmd->add_option("--jobs", c.jobs, "postcat runs at a time")->check(CLI::Range(1, 64));
   cmd->add_option("--format", c.format, "output format")

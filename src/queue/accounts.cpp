@@ -13,7 +13,15 @@
 namespace mw::queue {
 
 std::string_view name_of(AccountSource s) {
-  return s == AccountSource::queue_file ? "queue_file" : "logs";
+  switch (s) {
+    case AccountSource::queue_file:
+      return "queue_file";
+    case AccountSource::logs:
+      return "logs";
+    case AccountSource::webmail:
+      return "webmail";
+  }
+  return "?";
 }
 
 namespace {
@@ -29,15 +37,32 @@ bool loopback_relay(std::string_view relay) {
   return host.substr(0, 4) == "127." || host == "::1" || host.substr(0, 9) == "localhost";
 }
 
+bool inside(const Address& a, const std::vector<Prefix>& prefixes) {
+  return std::any_of(prefixes.begin(), prefixes.end(), [&](const Prefix& p) {
+    return p.addr.family == a.family && a.value >= p.first() && a.value <= p.last();
+  });
+}
+
+std::vector<Prefix> loopback() {
+  return {*parse_prefix("127.0.0.0/8"), *parse_prefix("::1/128")};
+}
+
 }  // namespace
+
+QueueIdChain::QueueIdChain() : mailbox_servers_(loopback()) {}
 
 void QueueIdChain::link(std::string_view parent, std::string_view child) {
   if (parent.empty() || child.empty() || parent == child) return;
   std::string c(child);
-  if (auto it = account_.find(std::string(parent)); it != account_.end())
+  std::string p(parent);
+  // A content filter's re-injection also comes unauthenticated from loopback: it is the
+  // parent's message, not webmail of its own.
+  webmail_.erase(c);
+  if (webmail_.count(p) != 0) webmail_.insert(c);
+  if (auto it = account_.find(p); it != account_.end())
     account_[c] = it->second;
   else
-    links_.emplace_back(std::string(parent), std::move(c));
+    links_.emplace_back(std::move(p), std::move(c));
 }
 
 void QueueIdChain::add(const logs::Event& e) {
@@ -47,10 +72,17 @@ void QueueIdChain::add(const logs::Event& e) {
     case logs::EventKind::message_client:
       // A queue id is reused once its file is gone: a new client line starts afresh.
       if (f.queue_id.empty()) break;
-      if (!f.account.empty())
+      if (!f.account.empty()) {
         account_[std::string(f.queue_id)] = std::string(f.account);
-      else
+        webmail_.erase(std::string(f.queue_id));
+      } else {
         account_.erase(std::string(f.queue_id));
+        const auto a = parse_address(f.client_ip);
+        if (a && inside(*a, mailbox_servers_))
+          webmail_.insert(std::string(f.queue_id));
+        else
+          webmail_.erase(std::string(f.queue_id));
+      }
       break;
     case logs::EventKind::delivery:
       if (!f.next_queue_id.empty() && loopback_relay(f.relay)) link(f.queue_id, f.next_queue_id);
@@ -68,6 +100,7 @@ void QueueIdChain::finish() {
   for (bool changed = true; changed;) {
     changed = false;
     for (const auto& [parent, child] : links_) {
+      if (webmail_.count(parent) != 0 && webmail_.insert(child).second) changed = true;
       auto p = account_.find(parent);
       if (p == account_.end()) continue;
       auto [c, inserted] = account_.try_emplace(child, p->second);
@@ -83,8 +116,10 @@ const std::string* QueueIdChain::account(const std::string& queue_id) const {
 }
 
 LogAttribution attribute_from_logs(const std::vector<std::string>& files,
-                                   const logs::ReadOptions& options) {
+                                   const logs::ReadOptions& options,
+                                   std::vector<Prefix> mailbox_servers) {
   LogAttribution out;
+  if (!mailbox_servers.empty()) out.chain = QueueIdChain(std::move(mailbox_servers));
   logs::ReadOptions ro = options;
   ro.keep = [](const logs::Event& e) {
     return e.facts.kind == logs::EventKind::message_client ||
@@ -132,7 +167,10 @@ AccountLookup lookup_accounts(QueueTools& tools, const std::vector<const QueuedM
     if (!found[i].empty()) {
       out.accounts[id] = {std::move(found[i]), AccountSource::queue_file};
     } else if (logs != nullptr) {
-      if (const std::string* a = logs->account(id)) out.accounts[id] = {*a, AccountSource::logs};
+      if (const std::string* a = logs->account(id))
+        out.accounts[id] = {*a, AccountSource::logs};
+      else if (logs->webmail(id) && !messages[i]->sender.empty())
+        out.accounts[id] = {messages[i]->sender, AccountSource::webmail};
     }
   }
   return out;

@@ -74,8 +74,17 @@ QueueSummary summarize(const QueueListing& listing, const AccountMap* accounts, 
     if (accounts != nullptr) {
       if (auto it = accounts->find(m.queue_id); it != accounts->end()) {
         ++s.account_known;
-        ++(it->second.source == AccountSource::queue_file ? s.account_from_queue_file
-                                                          : s.account_from_logs);
+        switch (it->second.source) {
+          case AccountSource::queue_file:
+            ++s.account_from_queue_file;
+            break;
+          case AccountSource::logs:
+            ++s.account_from_logs;
+            break;
+          case AccountSource::webmail:
+            ++s.account_from_webmail;
+            break;
+        }
         count(accts, it->second.account, m.size, scratch);
       } else {
         ++s.account_unknown;

@@ -35,7 +35,7 @@ struct QueueSummary {
   std::size_t senders = 0, accounts = 0, domains = 0;  // distinct, before the top-N cut
   bool accounts_resolved = false;                      // an account lookup was done
   std::uint64_t account_known = 0, account_unknown = 0;
-  std::uint64_t account_from_queue_file = 0, account_from_logs = 0;
+  std::uint64_t account_from_queue_file = 0, account_from_logs = 0, account_from_webmail = 0;
   std::vector<AgeBucket> by_age;
   std::int64_t oldest_age = 0;  // seconds; 0 for an empty queue
   std::string oldest_id;

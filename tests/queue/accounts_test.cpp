@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "fake_tools.hpp"
 #include "queue/accounts.hpp"
 
 namespace mw::queue {
@@ -61,6 +62,57 @@ TEST(LogAttribution, AmavisQueuedAsAndChainedFilters) {
   ASSERT_NE(a.chain.account("9C8D7E"), nullptr);
   EXPECT_EQ(*a.chain.account("9C8D7E"), "zed@example.com");
   EXPECT_EQ(a.chain.account("REMOTE1"), nullptr) << "a remote server's queue id is not ours";
+}
+
+// Zimbra webmail: mailboxd submits over SMTP from the mailbox server without SASL; amavis
+// re-injects it from loopback too (logged before the hand-off's 'queued as'). The account is the
+// envelope sender, and the re-injection is the same message (not a second webmail submission).
+// Inbound mail from elsewhere without SASL is nobody's.
+TEST(LogAttribution, WebmailFromAMailboxServerIsTheSenders) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("mw-queue-webmail-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = (dir / "zimbra.log").string();
+  {
+    std::ofstream out(path);
+    out << "Nov 28 10:00:00 mx postfix/smtpd[11]: AAA111: client=mbox1.example.com[192.0.2.20]\n"
+        << "Nov 28 10:00:01 mx postfix/smtpd[13]: BBB222: client=localhost[127.0.0.1]\n"
+        << "Nov 28 10:00:01 mx postfix/smtp[12]: AAA111: to=<x@example.org>, "
+           "relay=127.0.0.1[127.0.0.1]:10032, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, "
+           "status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10030): 250 2.0.0 Ok: queued as "
+           "BBB222)\n"
+        << "Nov 28 10:00:02 mx postfix/smtpd[14]: CCC333: client=mail.example.net[198.51.100.9]\n"
+        << "Nov 28 10:00:03 mx postfix/smtpd[15]: DDD444: client=localhost[127.0.0.1]\n";
+  }
+  logs::ReadOptions ro = utc();
+  const auto a = attribute_from_logs({path}, ro, {*parse_prefix("192.0.2.20")});
+  const auto loop = attribute_from_logs({path}, ro);  // default: loopback only
+  std::filesystem::remove_all(dir);
+  EXPECT_TRUE(a.chain.webmail("AAA111"));
+  EXPECT_TRUE(a.chain.webmail("BBB222")) << "the re-injection of a webmail message";
+  EXPECT_FALSE(a.chain.webmail("CCC333")) << "inbound mail from another server";
+  EXPECT_FALSE(a.chain.webmail("DDD444")) << "loopback is not a mailbox server here";
+  EXPECT_FALSE(loop.chain.webmail("AAA111"));
+  EXPECT_FALSE(loop.chain.webmail("BBB222")) << "a re-injection is its parent's message";
+  EXPECT_TRUE(loop.chain.webmail("DDD444"));
+
+  auto msg = [](std::string id, std::string sender) {
+    QueuedMessage m;
+    m.queue_id = std::move(id);
+    m.sender = std::move(sender);
+    return m;
+  };
+  const std::vector<QueuedMessage> queued = {msg("BBB222", "alice@example.com"),
+                                             msg("CCC333", "news@example.net"), msg("EEE555", "")};
+  std::vector<const QueuedMessage*> ptrs;
+  for (const auto& m : queued) ptrs.push_back(&m);
+  testing::FakeTools tools;
+  const auto lookup = lookup_accounts(tools, ptrs, &a.chain, /*use_postcat=*/false, 1);
+  ASSERT_EQ(lookup.accounts.count("BBB222"), 1u);
+  EXPECT_EQ(lookup.accounts.at("BBB222").account, "alice@example.com");
+  EXPECT_EQ(lookup.accounts.at("BBB222").source, AccountSource::webmail);
+  EXPECT_EQ(lookup.accounts.count("CCC333"), 0u);
+  EXPECT_EQ(lookup.accounts.count("EEE555"), 0u);
 }
 
 }  // namespace
