@@ -181,6 +181,33 @@ std::vector<CollectItem> make_table() {
   return t;
 }
 
+// The account mode: the account's own commands, then the rows of the host table that give the
+// policy (global config, COS, domains, this server) and the local domains.
+std::vector<CollectItem> make_account_table() {
+  using namespace std::chrono_literals;
+  const std::string zmprov(kZmprov);
+  const std::string zmmailbox = "/opt/zimbra/bin/zmmailbox";
+  std::vector<CollectItem> t;
+  t.push_back(zimbra("zmprov-ga-account.txt", {zmprov, "-l", "ga", "{account}"}, 15s));
+  t.push_back(zimbra("zmprov-gds-account.txt", {zmprov, "-l", "gds", "{account}"}, 15s));
+  t.push_back(zimbra("zmprov-getGrants-account.txt",
+                     {zmprov, "-l", "getGrants", "-t", "account", "{account}"}, 15s));
+  // zmmailbox talks SOAP to the mailbox server (-z: the admin credentials of localconfig): it
+  // fails when mailboxd is down, which the manifest records.
+  t.push_back(zimbra("zmmailbox-getFilterRules.txt",
+                     {zmmailbox, "-z", "-m", "{account}", "getFilterRules"}, 30s));
+  t.push_back(zimbra("zmmailbox-getOutgoingFilterRules.txt",
+                     {zmmailbox, "-z", "-m", "{account}", "getOutgoingFilterRules"}, 30s));
+  t.push_back(zimbra("zmprov-gas-mailbox.txt", {zmprov, "-l", "gas", "mailbox"}, 15s));
+  static const std::set<std::string> kept = {
+      "zmhostname.txt", "zmprov-gad.txt",      "zmprov-gacf.txt", "zmprov-gac-v.txt",
+      "zmprov-gas.txt", "zmlocalconfig-s.txt", "zmprov-gs.txt",   "zmprov-gd.txt",
+      "postconf-n.txt", "postconf-M.txt"};
+  for (const auto& item : make_table())
+    if (kept.count(item.file)) t.push_back(item);
+  return t;
+}
+
 // --- small helpers ---------------------------------------------------------------------------
 
 std::string trim(std::string_view s) {
@@ -386,14 +413,18 @@ int rank(const std::string& status) {
 class Collector {
  public:
   Collector(const CollectOptions& o, const Runner& runner, fs::path dir)
-      : o_(o), runner_(runner), dir_(std::move(dir)), pool_(o.parallelism) {
+      : o_(o),
+        table_(o.account.empty() ? collect_table() : account_collect_table()),
+        runner_(runner),
+        dir_(std::move(dir)),
+        pool_(o.parallelism) {
     SystemClock system_clock;
     const Clock& clock = o.clock != nullptr ? *o.clock : system_clock;
     logon_cutoff_ = utc_time(clock.now() - kReviewAfter, "%Y%m%d%H%M%SZ");
   }
 
   mw::Status collect() {
-    const auto& table = collect_table();
+    const auto& table = table_;
     for (std::size_t i = 0; i < table.size(); ++i) {
       const auto& item = table[i];
       const std::string& after = !item.fallback_for.empty() ? item.fallback_for
@@ -520,6 +551,8 @@ class Collector {
           if (auto at = a.find("{logon_cutoff}"); at != std::string::npos) {
             a.replace(at, 14, logon_cutoff_);
           }
+          // Checked by collect_snapshot (is_account_name) before anything runs.
+          if (a == "{account}") a = o_.account;
         }
         Run r = run_command_item(item, argv);
         record(item, command_line(argv), r);
@@ -814,6 +847,7 @@ class Collector {
   }
 
   const CollectOptions& o_;
+  const std::vector<CollectItem>& table_;
   std::string logon_cutoff_;  // LDAP generalized time, kReviewAfter before the collection
   const Runner& runner_;
   fs::path dir_;
@@ -865,6 +899,24 @@ std::string safe_for_file_name(std::string_view host) {
 const std::vector<CollectItem>& collect_table() {
   static const std::vector<CollectItem> table = make_table();
   return table;
+}
+
+const std::vector<CollectItem>& account_collect_table() {
+  static const std::vector<CollectItem> table = make_account_table();
+  return table;
+}
+
+bool is_account_name(std::string_view s) {
+  const auto at = s.find('@');
+  if (at == std::string_view::npos || at == 0 || at > 64 || s.find('@', at + 1) != s.npos)
+    return false;
+  const auto local = s.substr(0, at);
+  if (local.front() == '-' || local.front() == '.') return false;
+  const bool ok = std::all_of(local.begin(), local.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '%' || c == '+' || c == '=' || c == '-';
+  });
+  return ok && is_host_name(s.substr(at + 1));
 }
 
 Runner default_runner() {
@@ -923,10 +975,17 @@ Result<CollectResult> collect_snapshot(const CollectOptions& options, const Runn
   m.host = options.host.empty() ? local_host_name() : options.host;
   m.collected_at = utc_time(clock.now(), "%Y-%m-%dT%H:%M:%SZ");
 
+  if (!options.account.empty() && !is_account_name(options.account)) {
+    return Error{fmt::format("{} is not an account name (local@domain)", shown(options.account))};
+  }
   fs::path dir = options.out_dir;
   if (dir.empty()) {
-    dir = fs::path(fmt::format("mailwarden-snapshot-{}-{}", safe_for_file_name(m.host),
-                               utc_time(clock.now(), "%Y%m%d-%H%M%S")));
+    dir =
+        options.account.empty()
+            ? fs::path(fmt::format("mailwarden-snapshot-{}-{}", safe_for_file_name(m.host),
+                                   utc_time(clock.now(), "%Y%m%d-%H%M%S")))
+            : fs::path(fmt::format("mailwarden-incident-{}-{}", safe_for_file_name(options.account),
+                                   utc_time(clock.now(), "%Y%m%d-%H%M%S")));
   }
   if (auto s = prepare_dir(dir); !s) return s.error();
 

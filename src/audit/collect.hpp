@@ -95,6 +95,23 @@ std::vector<std::string> zimbra_argv(const std::string& runuser,
 // with a hyphen; at most 253 characters): the only domain and server names passed as arguments.
 bool is_host_name(std::string_view s);
 
+// A Zimbra account name passed as an argument in the account mode: local@domain, the local part
+// of [A-Za-z0-9._%+=-] (not starting with '-' or '.'), the domain a host name (is_host_name).
+bool is_account_name(std::string_view s);
+
+// The account mode (CollectOptions::account): the account-level commands (zmprov -l ga / gds /
+// getGrants -t account, zmmailbox getFilterRules / getOutgoingFilterRules, zmprov gas mailbox)
+// plus the rows of collect_table() the incident report needs (global config, COS, domains,
+// servers, postconf, localconfig). "{account}" in argv is the account.
+//
+//   zmprov-ga-account.txt                 zmprov -l ga ACCOUNT
+//   zmprov-gds-account.txt                zmprov -l gds ACCOUNT
+//   zmprov-getGrants-account.txt          zmprov -l getGrants -t account ACCOUNT
+//   zmmailbox-getFilterRules.txt          zmmailbox -z -m ACCOUNT getFilterRules
+//   zmmailbox-getOutgoingFilterRules.txt  zmmailbox -z -m ACCOUNT getOutgoingFilterRules
+//   zmprov-gas-mailbox.txt                zmprov -l gas mailbox
+const std::vector<CollectItem>& account_collect_table();
+
 struct ManifestEntry;
 
 struct CollectOptions {
@@ -102,7 +119,10 @@ struct CollectOptions {
   // The host's file system: raw files are read and programs looked for under it. "/" on a real
   // host; unit tests point it at a fake tree.
   std::filesystem::path root = "/";
-  RedactionRules rules;          // without tables, only the name rules of redact.hpp apply
+  RedactionRules rules;  // without tables, only the name rules of redact.hpp apply
+  // Non-empty: the account mode (account_collect_table()); checked by is_account_name. The
+  // default directory is then mailwarden-incident-<account>-<YYYYmmdd-HHMMSS>.
+  std::string account;
   std::string tool_version;      // "" -> "dev"
   std::string host;              // "" -> gethostname()
   unsigned parallelism = 4;      // commands in flight at once

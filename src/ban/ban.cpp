@@ -1,18 +1,21 @@
-// The ban engine: catalog, allow-list, state file, nft scripts and the add/del/list/flush flow.
+// The ban engine: catalog, allow-list, state file and the add/del/list/flush flow shared by the
+// nft and iptables backends (backend_nft.cpp, backend_iptables.cpp).
 #include "ban/ban.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "ban/backend.hpp"
 #include "catalog/ports.hpp"
 #include "catalog/toml_file.hpp"
 #include "core/address_set.hpp"
 #include "core/atomic_file.hpp"
+#include "core/duration.hpp"
+#include "core/quote.hpp"
 #include "policy/policy.hpp"
 
 namespace mw::ban {
@@ -55,46 +58,20 @@ Result<CommandOutput> PrefixedRunner::run(const std::vector<std::string>& argv,
 
 // ---- durations ------------------------------------------------------------------------------
 
+// One syntax for --for and the catalog: a whole number and one unit, 1s..365d (core's parser).
 Result<Seconds> parse_duration(std::string_view text) {
-  if (text.size() < 2)
-    return Error{fmt::format("'{}': expected a duration like 1h, 30m, 7d", text)};
-  const char unit = text.back();
-  std::int64_t scale = 0;
-  switch (unit) {
-    case 's':
-      scale = 1;
-      break;
-    case 'm':
-      scale = 60;
-      break;
-    case 'h':
-      scale = 3600;
-      break;
-    case 'd':
-      scale = 86400;
-      break;
-    case 'w':
-      scale = 7 * 86400;
-      break;
-    default:
-      return Error{fmt::format("'{}': unknown unit '{}' (s, m, h, d, w)", text, unit)};
-  }
-  std::string_view digits = text.substr(0, text.size() - 1);
-  std::int64_t n = 0;
-  const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  if (ec != std::errc{} || p != digits.data() + digits.size() || n <= 0 || digits[0] == '+')
-    return Error{fmt::format("'{}': expected a positive whole number before the unit", text)};
-  if (n > 365 * 86400 / scale) return Error{fmt::format("'{}': longer than 365 days", text)};
-  return Seconds(n * scale);
+  DurationSyntax syntax;
+  syntax.units = DurationSyntax::s | DurationSyntax::m | DurationSyntax::h | DurationSyntax::d |
+                 DurationSyntax::w;
+  syntax.min = std::chrono::seconds(1);
+  syntax.max = std::chrono::hours(24 * 365);
+  auto d = mw::parse_duration(text, syntax);
+  if (!d) return d.error();
+  return std::chrono::duration_cast<Seconds>(*d);
 }
 
 std::string format_duration(Seconds s) {
-  const std::int64_t v = s.count();
-  if (v > 0 && v % 604800 == 0) return fmt::format("{}w", v / 604800);
-  if (v > 0 && v % 86400 == 0) return fmt::format("{}d", v / 86400);
-  if (v > 0 && v % 3600 == 0) return fmt::format("{}h", v / 3600);
-  if (v > 0 && v % 60 == 0) return fmt::format("{}m", v / 60);
-  return fmt::format("{}s", v);
+  return mw::format_duration(std::chrono::duration_cast<Millis>(s));
 }
 
 Seconds BanConfig::duration_for(std::size_t offence) const {
@@ -299,6 +276,12 @@ BanRecord* BanState::find(const Prefix& p) {
   return nullptr;
 }
 
+std::uint64_t BanState::added() const {
+  std::uint64_t n = 0;
+  for (const auto& b : bans) n += b.offences;
+  return n;
+}
+
 Result<BanState> parse_state(std::string_view text, std::string_view name) {
   using nlohmann::json;
   if (text.size() > kMaxStateBytes)
@@ -316,11 +299,16 @@ Result<BanState> parse_state(std::string_view text, std::string_view name) {
   };
   if (!j.is_object()) return fail("top level", "expected an object");
   for (const auto& [k, v] : j.items())
-    if (k != "version" && k != "bans") return fail(k, "unknown key (version, bans)");
+    if (k != "version" && k != "bans" && k != "refused")
+      return fail(k, "unknown key (version, bans, refused)");
   if (!j.contains("version") || !j["version"].is_number_unsigned() || j["version"] != 1)
     return fail("version", "expected 1");
   if (!j.contains("bans") || !j["bans"].is_array()) return fail("bans", "expected an array");
   BanState st;
+  if (j.contains("refused")) {
+    if (!j["refused"].is_number_unsigned()) return fail("refused", "expected a count");
+    st.refused = j["refused"].get<std::uint64_t>();
+  }
   std::set<std::pair<int, u128>> seen;
   std::size_t idx = 0;
   for (const auto& b : j["bans"]) {
@@ -382,6 +370,7 @@ std::string serialize_state(const BanState& st) {
                     {"expires", b.expires}});
   }
   nlohmann::json j{{"version", 1}, {"bans", std::move(bans)}};
+  if (st.refused) j["refused"] = *st.refused;
   return j.dump(2) + "\n";
 }
 
@@ -401,22 +390,7 @@ Status save_state(const std::filesystem::path& file, const BanState& st) {
   return write_file_atomic(file, serialize_state(st), 0600);
 }
 
-// ---- nft ------------------------------------------------------------------------------------
-
-std::string nft_ensure_script() {
-  // `add` is a no-op on what exists, so existing elements survive; the chain's two rules are
-  // rewritten (flush chain) so that running this twice never duplicates them. No auto-merge:
-  // it would join bans with different timeouts into one wider element.
-  return fmt::format(
-      "add table inet {0}\n"
-      "add set inet {0} ban4 {{ type ipv4_addr; flags interval, timeout; }}\n"
-      "add set inet {0} ban6 {{ type ipv6_addr; flags interval, timeout; }}\n"
-      "add chain inet {0} input {{ type filter hook input priority filter - 10; policy accept; }}\n"
-      "flush chain inet {0} input\n"
-      "add rule inet {0} input ip saddr @ban4 drop\n"
-      "add rule inet {0} input ip6 saddr @ban6 drop\n",
-      kBanTable);
-}
+// ---- the element comment ------------------------------------------------------------------
 
 std::string element_comment(std::string_view reason, std::string_view account,
                             std::uint64_t offence) {
@@ -428,51 +402,6 @@ std::string element_comment(std::string_view reason, std::string_view account,
   }
   if (c.size() > 128) c.resize(128);  // NFT_USERDATA_MAXLEN
   return c;
-}
-
-Result<std::vector<KernelBan>> parse_nft_set_json(std::string_view text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("nftables") || !j["nftables"].is_array())
-    return Error{"nft -j list set: not nft JSON"};
-  std::vector<KernelBan> out;
-  auto value_prefix = [](const nlohmann::json& v) -> Result<Prefix> {
-    if (v.is_string()) return parse_prefix(v.get<std::string>());
-    if (v.is_object() && v.contains("prefix") && v["prefix"].is_object()) {
-      const auto& p = v["prefix"];
-      if (!p.contains("addr") || !p["addr"].is_string() || !p.contains("len") ||
-          !p["len"].is_number_unsigned())
-        return Error{"nft -j list set: malformed prefix element"};
-      return parse_prefix(
-          fmt::format("{}/{}", p["addr"].get<std::string>(), p["len"].get<unsigned>()));
-    }
-    return Error{"nft -j list set: an element is neither an address nor a prefix"};
-  };
-  for (const auto& item : j["nftables"]) {
-    if (!item.is_object() || !item.contains("set")) continue;
-    const auto& set = item["set"];
-    if (!set.is_object() || !set.contains("elem")) continue;
-    if (!set["elem"].is_array()) return Error{"nft -j list set: elem is not an array"};
-    for (const auto& e : set["elem"]) {
-      KernelBan kb;
-      const nlohmann::json* val = &e;
-      if (e.is_object() && e.contains("elem") && e["elem"].is_object()) {
-        const auto& d = e["elem"];
-        if (!d.contains("val")) return Error{"nft -j list set: element without val"};
-        val = &d["val"];
-        if (d.contains("timeout") && d["timeout"].is_number_integer())
-          kb.timeout = Seconds(d["timeout"].get<std::int64_t>());
-        if (d.contains("expires") && d["expires"].is_number_integer())
-          kb.expires = Seconds(d["expires"].get<std::int64_t>());
-        if (d.contains("comment") && d["comment"].is_string())
-          kb.comment = d["comment"].get<std::string>();
-      }
-      auto p = value_prefix(*val);
-      if (!p) return p.error();
-      kb.prefix = *p;
-      out.push_back(std::move(kb));
-    }
-  }
-  return out;
 }
 
 // ---- engine ---------------------------------------------------------------------------------
@@ -491,6 +420,25 @@ std::string_view outcome_name(Outcome o) {
   return "?";
 }
 
+Result<BackendChoice> parse_backend_choice(std::string_view text) {
+  if (text == "nft") return BackendChoice::nft;
+  if (text == "iptables") return BackendChoice::iptables;
+  if (text == "auto") return BackendChoice::automatic;
+  return Error{fmt::format("backend {}: expected nft, iptables or auto", quote_input(text))};
+}
+
+std::string_view backend_choice_name(BackendChoice c) {
+  switch (c) {
+    case BackendChoice::nft:
+      return "nft";
+    case BackendChoice::iptables:
+      return "iptables";
+    case BackendChoice::automatic:
+      return "auto";
+  }
+  return "?";
+}
+
 Prefix BanEngine::effective_prefix(const Prefix& p) const {
   if (p.addr.family != Family::v6 || p.len <= o_.config.ipv6_prefix) return p;
   Prefix w = p;
@@ -499,36 +447,22 @@ Prefix BanEngine::effective_prefix(const Prefix& p) const {
   return w;
 }
 
-Result<CommandOutput> BanEngine::nft(const std::vector<std::string>& args,
-                                     const std::string& script) {
-  std::vector<std::string> argv{o_.nft};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return runner_.run(argv, script);
-}
-
-Status BanEngine::nft_script(const std::string& script) {
-  auto r = nft({"-f", "-"}, script);
-  if (!r) return r.error();
-  if (!r->success())
-    return Error{fmt::format("nft refused the ban script: {}{}", r->err,
-                             r->timed_out ? " (timed out)" : "")};
-  return {};
-}
-
-Result<std::vector<KernelBan>> BanEngine::kernel_set(Family f, bool* table_exists) {
-  auto r =
-      nft({"-j", "list", "set", "inet", std::string(kBanTable), f == Family::v4 ? "ban4" : "ban6"});
-  if (!r) return r.error();
-  if (!r->success()) {
-    // No table yet: nothing is banned. Any other failure is an error.
-    if (r->err.find("No such file or directory") != std::string::npos) {
-      if (table_exists) *table_exists = false;
-      return std::vector<KernelBan>{};
-    }
-    return Error{"`nft -j list set` failed: " + r->err};
+Result<BanBackend*> BanEngine::backend() {
+  if (!backend_) {
+    BackendChoice c = o_.backend;
+    if (c == BackendChoice::automatic) c = detect_backend(runner_, o_.nft);
+    if (c == BackendChoice::nft)
+      backend_ = make_nft_backend(runner_, o_.nft);
+    else
+      backend_ = make_iptables_backend(runner_, o_.iptables);
   }
-  if (table_exists) *table_exists = true;
-  return parse_nft_set_json(r->out);
+  return backend_.get();
+}
+
+Result<std::string> BanEngine::backend_name() {
+  auto b = backend();
+  if (!b) return b.error();
+  return std::string((*b)->name());
 }
 
 void BanEngine::log_event(std::string_view what, const Prefix& p, std::string_view detail) {
@@ -543,6 +477,15 @@ void BanEngine::log_event(std::string_view what, const Prefix& p, std::string_vi
   f << j.dump() << "\n";
 }
 
+void BanEngine::count_refusal() {
+  // For `ban list --format nagios`. A state file that cannot be read is left alone: the
+  // refusal itself must not depend on it, and the next add reports the damage.
+  auto state = load_state(state_file());
+  if (!state) return;
+  state->refused = state->refused.value_or(0) + 1;
+  (void)save_state(state_file(), *state);
+}
+
 Result<BanResult> BanEngine::add(const BanRequest& req, const AllowList& allow) {
   BanResult res;
   res.prefix = effective_prefix(req.prefix);
@@ -550,11 +493,17 @@ Result<BanResult> BanEngine::add(const BanRequest& req, const AllowList& allow) 
     res.outcome = Outcome::refused;
     res.message = fmt::format("refused: {} overlaps the allow-list entry {} ({})",
                               to_string(res.prefix), to_string(e->prefix), e->why);
-    if (!req.dry_run) log_event("refused", res.prefix, res.message);
+    if (!req.dry_run) {
+      log_event("refused", res.prefix, res.message);
+      count_refusal();
+    }
     return res;
   }
   auto state = load_state(state_file());
   if (!state) return state.error();
+  auto be = backend();
+  if (!be) return be.error();
+  BanBackend& kernel = **be;
   const std::int64_t now = unix_of(clock_.now());
   BanRecord* rec = state->find(res.prefix);
   std::vector<std::int64_t> recent;
@@ -563,14 +512,20 @@ Result<BanResult> BanEngine::add(const BanRequest& req, const AllowList& allow) 
       if (t > now - o_.config.window.count()) recent.push_back(t);
   res.offence = recent.size() + 1;
   res.duration = req.duration ? *req.duration : o_.config.duration_for(res.offence);
+  if (res.duration > kernel.max_timeout()) {
+    res.message = fmt::format("{} is longer than the {} backend allows: banned for {}",
+                              format_duration(res.duration), kernel.name(),
+                              format_duration(kernel.max_timeout()));
+    res.duration = kernel.max_timeout();
+  }
 
-  // The interval sets refuse overlapping elements: a wider existing ban already covers this
-  // one; narrower ones are replaced by it in the same transaction.
+  // nft interval sets refuse overlapping elements, and with ipset a narrower ban inside a
+  // wider one would be dead weight: a wider existing ban already covers this one; narrower
+  // ones are replaced by it in the same change.
   const Family fam = res.prefix.addr.family;
-  auto current = kernel_set(fam, nullptr);
+  auto current = kernel.elements(fam);
   if (!current) return current.error();
   const AddressSet mine = AddressSet::of(res.prefix);
-  const std::string set = fam == Family::v4 ? "ban4" : "ban6";
   for (const auto& k : *current) {
     if (k.prefix == res.prefix) continue;
     if (AddressSet::of(k.prefix).contains(res.prefix)) {
@@ -581,22 +536,15 @@ Result<BanResult> BanEngine::add(const BanRequest& req, const AllowList& allow) 
     }
     if (mine.contains(k.prefix)) res.replaced.push_back(k.prefix);
   }
-  std::string script = nft_ensure_script();
-  const std::string elem = to_string(res.prefix);
-  for (const auto& r : res.replaced)
-    script += fmt::format("delete element inet {} {} {{ {} }}\n", kBanTable, set, to_string(r));
-  // add (no-op if present) + delete + add: a repeat offence restarts the timeout and comment.
-  script += fmt::format("add element inet {0} {1} {{ {2} }}\n", kBanTable, set, elem);
-  script += fmt::format("delete element inet {0} {1} {{ {2} }}\n", kBanTable, set, elem);
-  script += fmt::format("add element inet {0} {1} {{ {2} timeout {3}s comment \"{4}\" }}\n",
-                        kBanTable, set, elem, res.duration.count(),
-                        element_comment(req.reason, req.account, res.offence));
+  const BanChange change{res.prefix, res.duration,
+                         element_comment(req.reason, req.account, res.offence), res.replaced};
   if (req.dry_run) {
     res.outcome = Outcome::dry_run;
-    res.message = script;
+    if (!res.message.empty()) res.message = "# " + res.message + "\n";
+    res.message += kernel.describe(change);
     return res;
   }
-  if (auto s = nft_script(script); !s) return s.error();
+  if (auto s = kernel.apply(change); !s) return s.error();
 
   if (!rec) {
     state->bans.push_back(BanRecord{res.prefix, 0, {}, "", "", now, now, now});
@@ -612,26 +560,25 @@ Result<BanResult> BanEngine::add(const BanRequest& req, const AllowList& allow) 
   rec->expires = now + res.duration.count();
   if (auto s = save_state(state_file(), *state); !s) return s.error();
   log_event("banned", res.prefix,
-            fmt::format("{} for {}; {}", element_comment(req.reason, req.account, res.offence),
-                        format_duration(res.duration),
-                        res.replaced.empty() ? "" : "replaced narrower bans"));
+            fmt::format("{} for {} ({}){}", change.comment, format_duration(res.duration),
+                        kernel.name(), res.replaced.empty() ? "" : "; replaced narrower bans"));
   res.outcome = Outcome::banned;
   return res;
 }
 
 Status BanEngine::del(const Prefix& given) {
   const Prefix p = effective_prefix(given);
-  auto current = kernel_set(p.addr.family, nullptr);
+  // The state first: a damaged file stops here, before the kernel is asked anything.
+  auto state = load_state(state_file());
+  if (!state) return state.error();
+  auto be = backend();
+  if (!be) return be.error();
+  auto current = (*be)->elements(p.addr.family);
   if (!current) return current.error();
   const bool present = std::any_of(current->begin(), current->end(),
                                    [&](const KernelBan& k) { return k.prefix == p; });
   if (!present) return Error{fmt::format("{} is not banned", to_string(p))};
-  auto state = load_state(state_file());
-  if (!state) return state.error();
-  if (auto s = nft_script(fmt::format("delete element inet {} {} {{ {} }}\n", kBanTable,
-                                      p.addr.family == Family::v4 ? "ban4" : "ban6", to_string(p)));
-      !s)
-    return s;
+  if (auto s = (*be)->remove(p); !s) return s;
   if (BanRecord* r = state->find(p)) {
     r->expires = std::min(r->expires, unix_of(clock_.now()));  // lifted; the history stays
     if (auto s = save_state(state_file(), *state); !s) return s;
@@ -643,9 +590,11 @@ Status BanEngine::del(const Prefix& given) {
 Result<std::vector<ListedBan>> BanEngine::list() {
   auto state = load_state(state_file());
   if (!state) return state.error();
+  auto be = backend();
+  if (!be) return be.error();
   std::vector<ListedBan> out;
   for (Family f : {Family::v4, Family::v6}) {
-    auto ks = kernel_set(f, nullptr);
+    auto ks = (*be)->elements(f);
     if (!ks) return ks.error();
     for (auto& k : *ks) {
       ListedBan lb{std::move(k), std::nullopt};
@@ -659,11 +608,9 @@ Result<std::vector<ListedBan>> BanEngine::list() {
 Status BanEngine::flush() {
   auto state = load_state(state_file());
   if (!state) return state.error();
-  if (auto s =
-          nft_script(nft_ensure_script() +
-                     fmt::format("flush set inet {0} ban4\nflush set inet {0} ban6\n", kBanTable));
-      !s)
-    return s;
+  auto be = backend();
+  if (!be) return be.error();
+  if (auto s = (*be)->flush(); !s) return s;
   const std::int64_t now = unix_of(clock_.now());
   for (auto& r : state->bans) r.expires = std::min(r.expires, now);
   if (auto s = save_state(state_file(), *state); !s) return s;

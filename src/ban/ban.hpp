@@ -1,6 +1,7 @@
 // The ban engine: turns "ban this address for this reason" into an element of the kernel's
-// ban sets (table inet mailwarden_ban), refusing anything that touches the allow-list, and
-// keeps the offence history (recidive) in a state file. Engines never print: results are values.
+// ban sets (nft table inet mailwarden_ban, or ipsets behind iptables chain MAILWARDEN-BAN),
+// refusing anything that touches the allow-list, and keeps the offence history (recidive) in
+// a state file. Engines never print: results are values.
 #pragma once
 
 #include <chrono>
@@ -24,8 +25,8 @@ using TimePoint = std::chrono::system_clock::time_point;
 
 // ---- commands ------------------------------------------------------------------------------
 
-// How the engine starts nft, ip and postconf: argv prefixed with `prefix` ("ip netns exec NS"
-// in tests), so that the same code drives a namespace or the host.
+// How the engine starts nft, iptables, ipset, ip and postconf: argv prefixed with `prefix` ("ip
+// netns exec NS" in tests), so that the same code drives a namespace or the host.
 class CommandRunner {
  public:
   virtual ~CommandRunner() = default;
@@ -47,9 +48,11 @@ class PrefixedRunner final : public CommandRunner {
 
 // ---- durations and recidive (catalog/ban.toml) ---------------------------------------------
 
-// "90s", "15m", "1h", "1d", "2w": a positive whole number and one unit; up to 365 days.
+// "90s", "15m", "1h", "1d", "2w": one whole number and one unit of s, m, h, d, w; 1s..365d.
+// Thin wrappers over core's mw::parse_duration / mw::format_duration (the one parser) with
+// ban's syntax, so that --for, the catalog and `logs watch --ban` accept the same text.
 Result<Seconds> parse_duration(std::string_view text);
-std::string format_duration(Seconds s);  // the largest exact unit: "1h", "90s", "7d"
+std::string format_duration(Seconds s);  // the largest exact unit: "1h", "90s", "14d"
 
 struct BanConfig {
   std::vector<Seconds> steps{Seconds(3600), Seconds(6 * 3600), Seconds(86400),
@@ -109,7 +112,11 @@ struct BanRecord {
 
 struct BanState {
   std::vector<BanRecord> bans;
+  // Bans refused by the allow-list since the state began counting them (absent in older
+  // files: unknown, not zero). Bans added are the sum of the records' offences.
+  std::optional<std::uint64_t> refused;
   BanRecord* find(const Prefix& p);
+  std::uint64_t added() const;
 };
 
 // Strict: unknown keys, wrong types, bad prefixes, duplicates or a truncated file are errors
@@ -120,16 +127,34 @@ std::string serialize_state(const BanState& state);
 Result<BanState> load_state(const std::filesystem::path& file);
 Status save_state(const std::filesystem::path& file, const BanState& state);
 
-// ---- the kernel (nft) -----------------------------------------------------------------------
+// ---- the kernel -----------------------------------------------------------------------------
 
-inline constexpr std::string_view kBanTable = "mailwarden_ban";
+// Which firewall holds the bans: nft (table inet mailwarden_ban), iptables + ipset (chain
+// MAILWARDEN-BAN, sets mailwarden-ban4/6), or automatic: nft when `nft list tables` works,
+// else iptables. The engine logic (allow-list, recidive, state) is the same for both.
+enum class BackendChoice { nft, iptables, automatic };
+Result<BackendChoice> parse_backend_choice(std::string_view text);  // "nft", "iptables", "auto"
+std::string_view backend_choice_name(BackendChoice c);
 
-// One element of ban4/ban6 as nft lists it.
+// The iptables backend's programs (iptables-restore is the iptables name + "-restore", so
+// that "iptables-legacy" selects "iptables-legacy-restore").
+struct IptablesTools {
+  std::string iptables = "iptables";
+  std::string ip6tables = "ip6tables";
+  std::string ipset = "ipset";
+};
+
+// One element of a ban set as the kernel lists it. nft gives the timeout the ban was set with
+// and the time left; ipset only the time left (`expires`). No `expires`: permanent.
 struct KernelBan {
   Prefix prefix;
   std::optional<Seconds> timeout, expires;
   std::string comment;
 };
+
+// ---- nft --------------------------------------------------------------------------------------
+
+inline constexpr std::string_view kBanTable = "mailwarden_ban";
 
 // The `nft -f` text that creates the table, sets and chain without touching existing elements.
 std::string nft_ensure_script();
@@ -138,6 +163,38 @@ std::string element_comment(std::string_view reason, std::string_view account,
                             std::uint64_t offence);
 // `nft -j list set inet mailwarden_ban banN` -> elements.
 Result<std::vector<KernelBan>> parse_nft_set_json(std::string_view json);
+
+// ---- iptables + ipset -------------------------------------------------------------------------
+
+inline constexpr std::string_view kBanChain = "MAILWARDEN-BAN";
+inline constexpr std::string_view kIpsetBan4 = "mailwarden-ban4";
+inline constexpr std::string_view kIpsetBan6 = "mailwarden-ban6";
+// The kernel's largest ipset timeout ((UINT_MAX >> 1) / 1000 s, about 24.8 days): longer bans
+// are capped to it, and the result says so.
+inline constexpr Seconds kIpsetMaxTimeout{2147483};
+
+// `ipset -exist restore` lines that create both sets (hash:net, timeout, comment) if absent.
+std::string ipset_ensure_script();
+// The rules of chain MAILWARDEN-BAN for one family, as `iptables -S` prints them: for IPv6
+// the neighbour/router discovery RETURNs come before the drop.
+std::vector<std::string> ban_chain_rules(Family f);
+// Given `iptables -S` (filter table) output: the `iptables-restore --noflush` input that
+// (re)writes MAILWARDEN-BAN and makes `-j MAILWARDEN-BAN` the first rule of INPUT, exactly
+// once; "" when both are already right.
+std::string iptables_fix_script(Family f, std::string_view listing);
+
+// One set of `ipset save` output.
+struct IpsetSet {
+  std::string name, type;
+  Family family = Family::v4;
+  std::vector<KernelBan> members;
+};
+// Strict reader of `ipset save` (create and add lines of hash:net / hash:ip sets): unknown
+// commands or options, malformed numbers, elements of the wrong family, duplicates or adds to
+// a set not created first are errors "name:line:column: ...".
+Result<std::vector<IpsetSet>> parse_ipset_save(std::string_view text, std::string_view name);
+
+class BanBackend;  // src/ban/backend.hpp
 
 // ---- the engine -----------------------------------------------------------------------------
 
@@ -156,8 +213,8 @@ struct BanResult {
   Outcome outcome = Outcome::banned;
   Prefix prefix;  // what is (or would be) banned
   Seconds duration{0};
-  std::uint64_t offence = 0;     // within the window, this one included
-  std::string message;           // why refused / covered by what; the nft script if dry run
+  std::uint64_t offence = 0;  // within the window, this one included
+  std::string message;  // why refused / covered by what; the commands if dry run; a capped timeout
   std::vector<Prefix> replaced;  // narrower bans folded into this one
 };
 
@@ -170,12 +227,17 @@ struct EngineOptions {
   std::filesystem::path state_dir = "/var/lib/mailwarden";
   std::string nft = "nft";
   BanConfig config;
+  BackendChoice backend = BackendChoice::nft;
+  IptablesTools iptables;
 };
 
 class BanEngine {
  public:
   BanEngine(EngineOptions options, CommandRunner& runner, Clock& clock)
       : o_(std::move(options)), runner_(runner), clock_(clock) {}
+
+  // "nft" or "iptables"; resolves `automatic` on first use (one `nft list tables`).
+  Result<std::string> backend_name();
 
   std::filesystem::path state_file() const { return o_.state_dir / "bans.json"; }
   std::filesystem::path log_file() const { return o_.state_dir / "bans.log"; }
@@ -190,14 +252,14 @@ class BanEngine {
   Status flush();
 
  private:
-  Result<CommandOutput> nft(const std::vector<std::string>& args, const std::string& script = {});
-  Status nft_script(const std::string& script);
-  Result<std::vector<KernelBan>> kernel_set(Family f, bool* table_exists);
+  Result<BanBackend*> backend();
   void log_event(std::string_view what, const Prefix& p, std::string_view detail);
+  void count_refusal();
 
   EngineOptions o_;
   CommandRunner& runner_;
   Clock& clock_;
+  std::shared_ptr<BanBackend> backend_;  // made on first use; shared keeps the engine copyable
 };
 
 }  // namespace mw::ban

@@ -1,7 +1,7 @@
-// `mailwarden ban add|del|list|flush`: kernel bans in table inet mailwarden_ban that never hit
-// an allowed address. Exit codes: 0 done, 1 failed (nft, state file), 2 bad input,
-// 3 refused by the allow-list. `list --format nagios`: 0 OK, 3 UNKNOWN when the kernel or
-// state cannot be read.
+// `mailwarden ban add|del|list|flush`: kernel bans (nft table inet mailwarden_ban, or iptables
+// chain MAILWARDEN-BAN + ipset) that never hit an allowed address. Exit codes: 0 done,
+// 1 failed (nft/iptables/ipset, state file), 2 bad input, 3 refused by the allow-list.
+// `list --format nagios`: 0 OK, 3 UNKNOWN when the kernel or state cannot be read.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -24,6 +24,7 @@ struct BanOptions {
   std::string target, duration, reason = "manual", account, policy,
                                 state_dir = "/var/lib/mailwarden";
   std::string config, nft = "nft", netns, format = "text", postconf = "postconf";
+  std::string backend = "nft", iptables = "iptables", ip6tables = "ip6tables", ipset = "ipset";
   std::vector<std::string> allow, mynetworks;
   int ipv6_prefix = 0;
   bool dry_run = false, yes = false, no_host_addresses = false;
@@ -44,6 +45,10 @@ Result<ban::EngineOptions> engine_options(const BanOptions& o) {
   ban::EngineOptions e;
   e.state_dir = o.state_dir;
   e.nft = o.nft;
+  auto backend = ban::parse_backend_choice(o.backend);
+  if (!backend) return Error{"--backend " + backend.error().message};
+  e.backend = *backend;
+  e.iptables = {o.iptables, o.ip6tables, o.ipset};
   auto cfg = ban::load_ban_config(o.config.empty() ? ban::default_ban_config_path()
                                                    : std::filesystem::path(o.config));
   if (!cfg) return cfg.error();
@@ -66,7 +71,7 @@ int run_add(const BanOptions& o) {
   req.dry_run = o.dry_run;
   if (!o.duration.empty()) {
     auto d = ban::parse_duration(o.duration);
-    if (!d) return error("--for " + d.error().message), kExitInvalid;
+    if (!d) return error("--for: " + d.error().message), kExitInvalid;
     req.duration = *d;
   }
   auto eo = engine_options(o);
@@ -92,15 +97,19 @@ int run_add(const BanOptions& o) {
     case ban::Outcome::already_covered:
       std::printf("%s\n", r->message.c_str());
       return kExitOk;
-    case ban::Outcome::dry_run:
-      std::printf("dry run: would ban %s for %s (offence %llu); nft script:\n%s",
+    case ban::Outcome::dry_run: {
+      auto name = engine.backend_name();
+      std::printf("dry run: would ban %s for %s (offence %llu); %s commands:\n%s",
                   to_string(r->prefix).c_str(), ban::format_duration(r->duration).c_str(),
-                  static_cast<unsigned long long>(r->offence), r->message.c_str());
+                  static_cast<unsigned long long>(r->offence), name ? name->c_str() : "?",
+                  r->message.c_str());
       return kExitOk;
+    }
     case ban::Outcome::banned:
       std::printf("banned %s for %s (offence %llu)\n", to_string(r->prefix).c_str(),
                   ban::format_duration(r->duration).c_str(),
                   static_cast<unsigned long long>(r->offence));
+      if (!r->message.empty()) std::printf("  note: %s\n", r->message.c_str());
       for (const auto& p : r->replaced)
         std::printf("  replaces the narrower ban %s\n", to_string(p).c_str());
       return kExitOk;
@@ -141,8 +150,16 @@ int run_list(const BanOptions& o) {
   if (nagios) {
     std::size_t v4 = 0;
     for (const auto& b : *bans) v4 += b.kernel.prefix.addr.family == Family::v4;
-    std::printf("BAN OK - %zu active ban(s) | active=%zu active_ipv4=%zu active_ipv6=%zu\n",
-                bans->size(), bans->size(), v4, bans->size() - v4);
+    // Counters from the state (list() has just read it); `refused` only once it is counted.
+    auto state = ban::load_state(engine.state_file());
+    if (!state) {
+      std::printf("BAN UNKNOWN - %s\n", state.error().message.c_str());
+      return 3;
+    }
+    std::string perf = fmt::format("active={} active_ipv4={} active_ipv6={} added={}c",
+                                   bans->size(), v4, bans->size() - v4, state->added());
+    if (state->refused) perf += fmt::format(" refused={}c", *state->refused);
+    std::printf("BAN OK - %zu active | %s\n", bans->size(), perf.c_str());
     return 0;
   }
   if (o.format == "json") {
@@ -198,8 +215,13 @@ void common(CLI::App* c, BanOptions& o) {
   c->add_option("--state-dir", o.state_dir, "state directory (default /var/lib/mailwarden)");
   c->add_option("--config", o.config, "recidive catalog (default catalog/ban.toml)");
   c->add_option("--ipv6-prefix", o.ipv6_prefix, "IPv6 bans widen to this prefix (default 64)");
+  c->add_option("--backend", o.backend,
+                "nft, iptables (iptables + ipset) or auto (nft if `nft list tables` works)");
   c->add_option("--nft", o.nft, "nft binary (default nft)");
-  c->add_option("--netns", o.netns, "run nft and ip inside this network namespace");
+  c->add_option("--iptables", o.iptables, "iptables binary (its -restore beside it)");
+  c->add_option("--ip6tables", o.ip6tables, "ip6tables binary (its -restore beside it)");
+  c->add_option("--ipset", o.ipset, "ipset binary");
+  c->add_option("--netns", o.netns, "run nft/iptables/ipset and ip inside this network namespace");
 }
 
 }  // namespace
@@ -222,7 +244,7 @@ void register_ban(CLI::App& app, int& exit_code) {
   add->add_option("--postconf", o->postconf, "postconf binary; empty: do not ask Postfix");
   add->add_flag("--no-host-addresses", o->no_host_addresses,
                 "do not add the host's own addresses (ip -j addr) to the allow-list");
-  add->add_flag("--dry-run", o->dry_run, "print the nft script, change nothing");
+  add->add_flag("--dry-run", o->dry_run, "print the nft script or commands, change nothing");
   common(add, *o);
   add->callback([o, &exit_code] { exit_code = run_add(*o); });
 
@@ -240,6 +262,8 @@ void register_ban(CLI::App& app, int& exit_code) {
   flush->add_flag("--yes", o->yes, "really flush");
   common(flush, *o);
   flush->callback([o, &exit_code] { exit_code = run_flush(*o); });
+
+  register_ban_fail2ban(*ban, exit_code);
 }
 
 }  // namespace mw::cli

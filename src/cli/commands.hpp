@@ -32,6 +32,10 @@ void register_queue(CLI::App& app, int& exit_code);
 void register_dnsbl(CLI::App& app, int& exit_code);
 // `ban add|del|list|flush`: kernel bans (nft set with timeouts) that never hit an allowed address.
 void register_ban(CLI::App& app, int& exit_code);
+// `ban fail2ban-config`, added under the ban subcommand.
+void register_ban_fail2ban(CLI::App& ban, int& exit_code);
+// `incident ACCOUNT`: the compromised-account playbook, read-only unless --act.
+void register_incident(CLI::App& app, int& exit_code);
 // `firewall analyze`, added under the firewall subcommand.
 void register_firewall_analyze(CLI::App& firewall, int& exit_code);
 // `firewall apply`, `confirm`, `rollback`, `status` (and the internal `watchdog`).

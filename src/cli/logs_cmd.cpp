@@ -1,20 +1,27 @@
 // `mailwarden logs report` and `mailwarden logs watch`: wiring from the command line to the
 // readers, the Analyzer and the renderers.
 #include <fmt/format.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
+#include "ban/ban.hpp"
+#include "ban/watch.hpp"
 #include "catalog/ports.hpp"
 #include "cli/commands.hpp"
 #include "core/atomic_file.hpp"
@@ -59,6 +66,13 @@ struct LogsOptions {
   std::string alert_command;
   bool to_syslog = false;
   double run_for = 0;  // seconds; 0: until SIGINT/SIGTERM (tests use it)
+  // watch --ban
+  bool ban = false, ban_dry_run = false;
+  std::uint32_t ban_rate = 30;
+  std::string ban_for, ban_config, ban_detectors, state_dir = "/var/lib/mailwarden", netns, policy,
+                                                  metrics_listen, postconf = "postconf";
+  std::vector<std::string> allow;
+  bool exit_when_drained = false;  // hidden: the benchmark stops once the inputs are read
 };
 
 struct Failure {
@@ -279,8 +293,196 @@ std::string alert_line(const logs::Finding& f) {
                      report::valid_utf8(f.key), ips, report::valid_utf8(f.summary));
 }
 
+// Everything `--ban` adds to watch: the engine over nft (in --netns when given), the
+// allow-list, the driver and the metrics endpoint.
+struct Banning {
+  std::unique_ptr<ban::PrefixedRunner> runner;
+  SystemClock clock;
+  std::unique_ptr<ban::BanEngine> engine;
+  ban::WatchMetrics metrics;
+  std::unique_ptr<ban::BanDriver> driver;
+  std::unique_ptr<ban::MetricsServer> server;
+  ban::WatchBanOptions options;
+};
+
+std::unique_ptr<Banning> setup_banning(const LogsOptions& o) {
+  auto b = std::make_unique<Banning>();
+  if (o.ban_rate == 0 || o.ban_rate > 100000)
+    throw Failure{fmt::format("--ban-rate {}: expected 1 to 100000 bans per minute", o.ban_rate)};
+  b->options.bans_per_minute = o.ban_rate;
+  b->options.dry_run = o.ban_dry_run;
+  if (!o.ban_for.empty()) {
+    auto d = ban::parse_duration(o.ban_for);
+    if (!d) throw Failure{"--ban-for " + d.error().message};
+    b->options.duration = *d;
+  }
+  if (!o.ban_detectors.empty()) {
+    auto sel = ban::BanSelection::parse(o.ban_detectors);
+    if (!sel) throw Failure{"--ban-detectors " + sel.error().message};
+    b->options.detectors = *sel;
+  }
+  ban::EngineOptions eo;
+  eo.state_dir = o.state_dir;
+  auto cfg = ban::load_ban_config(o.ban_config.empty() ? ban::default_ban_config_path()
+                                                       : std::filesystem::path(o.ban_config));
+  if (!cfg) throw Failure{cfg.error().message};
+  eo.config = *cfg;
+  std::vector<std::string> prefix;
+  if (!o.netns.empty()) prefix = {"ip", "netns", "exec", o.netns};
+  b->runner = std::make_unique<ban::PrefixedRunner>(std::move(prefix));
+  b->engine = std::make_unique<ban::BanEngine>(eo, *b->runner, b->clock);
+  ban::AllowSources src;
+  if (!o.policy.empty()) src.policy_file = o.policy;
+  // The analysis' trusted networks are never banned either.
+  if (!o.mynetworks.empty()) {
+    std::vector<std::string> nets;
+    for (const auto& p : prefixes(o.mynetworks, "--mynetworks")) nets.push_back(to_string(p));
+    src.mynetworks = std::move(nets);
+  }
+  src.postconf = o.postconf;
+  src.extra = o.allow;
+  auto allow = ban::build_allow_list(src, *b->runner);
+  if (!allow) throw Failure{allow.error().message};
+  for (const auto& n : allow->notes) fmt::print(stderr, "mailwarden logs watch: note: {}\n", n);
+  b->driver = std::make_unique<ban::BanDriver>(*b->engine, std::move(*allow), b->clock, b->options,
+                                               b->metrics);
+  return b;
+}
+
+// Wakes the watch loop when a watched file's directory changes (a write, a rotation), so
+// that a ban follows its log line by milliseconds; `interval` stays the upper bound.
+class WriteWaiter {
+ public:
+  explicit WriteWaiter(const std::vector<std::string>& paths) {
+    fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd_ < 0) return;
+    for (const auto& p : paths) {
+      auto dir = std::filesystem::path(p).parent_path();
+      if (dir.empty()) dir = ".";
+      // The directory, not the file: it also sees the file being replaced or created.
+      inotify_add_watch(fd_, dir.c_str(),
+                        IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF);
+    }
+  }
+  ~WriteWaiter() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  WriteWaiter(const WriteWaiter&) = delete;
+  WriteWaiter& operator=(const WriteWaiter&) = delete;
+  // Up to `timeout` for a change; without inotify, a short sleep instead.
+  void wait(std::chrono::duration<double> timeout) {
+    if (fd_ < 0) {
+      std::this_thread::sleep_for(std::min(timeout, std::chrono::duration<double>(0.05)));
+      return;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    const int ms = static_cast<int>(std::max(1.0, timeout.count() * 1000));
+    if (::poll(&p, 1, ms) > 0) {
+      alignas(inotify_event) char buf[4096];
+      while (::read(fd_, buf, sizeof buf) > 0) {
+      }
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+void report_ban(const LogsOptions& o, const std::string& text) {
+  const std::string line = "ban: " + text;
+  fmt::print("{}\n", line);
+  std::fflush(stdout);
+  if (o.to_syslog) syslog(LOG_WARNING, "%s", line.c_str());
+}
+
+// Bans run on a thread of their own: each one forks nft twice and writes the state file,
+// milliseconds during which the log must keep being read. The driver is used by this thread
+// only; findings wait in a bounded queue (a full queue drops them, counted as rate-limited).
+class BanWorker {
+ public:
+  static constexpr std::size_t kMaxQueued = 10000;
+  BanWorker(Banning& b, const LogsOptions& o) : b_(b), o_(o), thread_([this] { loop(); }) {}
+  ~BanWorker() { finish(); }
+  BanWorker(const BanWorker&) = delete;
+  BanWorker& operator=(const BanWorker&) = delete;
+
+  void push(const logs::Finding& f) {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      if (queue_.size() < kMaxQueued) {
+        queue_.push_back(f);
+        ++pending_;
+      } else {
+        b_.metrics.rate_limited();
+        report_ban(o_, fmt::format("dropped the {} finding on {}: {} findings already wait",
+                                   logs::name_of(f.detector), f.key, kMaxQueued));
+        return;
+      }
+    }
+    cv_.notify_one();
+  }
+  // Until every queued finding has been handled (the benchmark's drained exit).
+  void wait_idle() {
+    std::unique_lock<std::mutex> l(m_);
+    idle_.wait(l, [&] { return pending_ == 0; });
+  }
+  // Handles what is queued, then stops the thread.
+  void finish() {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> l(m_);
+    for (;;) {
+      cv_.wait_for(l, std::chrono::seconds(1), [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        if (stop_) return;
+        l.unlock();
+        b_.driver->tick();  // ended bans leave the bans_active gauge
+        l.lock();
+        continue;
+      }
+      logs::Finding f = std::move(queue_.front());
+      queue_.pop_front();
+      l.unlock();
+      for (const auto& a : b_.driver->on_finding(f))
+        report_ban(o_, ban::describe(a, b_.options.bans_per_minute));
+      l.lock();
+      --pending_;
+      idle_.notify_all();
+    }
+  }
+
+  Banning& b_;
+  const LogsOptions& o_;
+  std::mutex m_;
+  std::condition_variable cv_, idle_;
+  std::deque<logs::Finding> queue_;
+  std::size_t pending_ = 0;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 int run_watch(const LogsOptions& o) {
   try {
+    std::unique_ptr<Banning> banning;
+    if (o.ban || o.ban_dry_run) banning = setup_banning(o);
+    std::unique_ptr<ban::MetricsServer> metrics_server;
+    ban::WatchMetrics plain_metrics;  // without --ban: lines and findings only
+    ban::WatchMetrics& metrics = banning ? banning->metrics : plain_metrics;
+    if (!o.metrics_listen.empty()) {
+      auto m = ban::MetricsServer::start(o.metrics_listen, metrics);
+      if (!m) throw Failure{m.error().message};
+      metrics_server = std::move(*m);
+      fmt::print(stderr, "mailwarden logs watch: metrics on http://{}/metrics (port {})\n",
+                 o.metrics_listen, metrics_server->port());
+    }
     Setup s = setup(o);
     s.analyzer.watch = true;
     auto zone = logs::make_time_zone(o.tz);
@@ -306,9 +508,20 @@ int run_watch(const LogsOptions& o) {
     std::vector<std::uint64_t> line_numbers(followers.size(), 0);
     auto last_expire = started;
     logs::Timestamp latest;  // the latest line time seen
+    std::unique_ptr<WriteWaiter> waiter;
+    std::unique_ptr<BanWorker> worker;
+    if (banning) {
+      waiter = std::make_unique<WriteWaiter>(o.inputs);
+      worker = std::make_unique<BanWorker>(*banning, o);
+    }
     while (!g_stop) {
+      bool read_any = false, behind = false;
       for (std::size_t i = 0; i < followers.size(); ++i) {
-        for (const auto& line : followers[i]->poll()) {
+        const auto lines = followers[i]->poll();
+        read_any = read_any || !lines.empty();
+        behind = behind || followers[i]->behind();
+        metrics.line_read(lines.size());
+        for (const auto& line : lines) {
           ++line_numbers[i];
           const logs::Event e = logs::parse_line(line, *contexts[i]);
           if (e.has_time && e.time > latest) latest = e.time;
@@ -321,6 +534,11 @@ int run_watch(const LogsOptions& o) {
         fmt::print("{}\n", line);
         std::fflush(stdout);
         if (o.to_syslog) syslog(LOG_WARNING, "%s", line.c_str());
+        if (worker) {
+          worker->push(f);
+        } else {
+          metrics.finding(f.detector);
+        }
         if (!o.alert_command.empty()) {
           // The hook gets the finding in its environment, never through a shell's parsing.
           std::vector<std::string> env = {"MW_DETECTOR=" + std::string(logs::name_of(f.detector)),
@@ -348,7 +566,28 @@ int run_watch(const LogsOptions& o) {
         analyzer.expire(latest);
       }
       if (o.run_for > 0 && std::chrono::duration<double>(t - started).count() >= o.run_for) break;
-      std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
+      if (o.exit_when_drained && !read_any && !behind) {
+        if (worker) worker->wait_idle();
+        break;
+      }
+      if (!banning) {
+        std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
+        continue;
+      }
+      // More text waiting: read on at once; otherwise until the next write.
+      if (!behind) waiter->wait(std::chrono::duration<double>(o.interval));
+    }
+    if (worker) worker->finish();
+    if (banning) {
+      const auto& m = banning->metrics;
+      std::uint64_t added = 0;
+      for (std::size_t i = 0; i < logs::kDetectors; ++i)
+        added += m.added(static_cast<logs::Detector>(i));
+      fmt::print(stderr,
+                 "mailwarden logs watch: {} lines, {} ban(s) added, {} refused by the "
+                 "allow-list, {} dropped over --ban-rate {}/min, {} error(s)\n",
+                 m.lines(), added, m.refused_count(), m.rate_limited_count(), o.ban_rate,
+                 m.error_count());
     }
     return kExitOk;
   } catch (const Failure& f) {
@@ -424,6 +663,41 @@ void register_logs(CLI::App& app, int& exit_code) {
                     "MW_ACCOUNT, MW_SOURCE_IPS, MW_SUMMARY in its environment");
   watch->add_flag("--syslog", wo->to_syslog, "also send alerts to syslog (authpriv.warning)");
   watch->add_option("--run-for", wo->run_for, "stop after this many seconds (default: never)");
+  watch->add_flag("--ban", wo->ban,
+                  "ban the source addresses of attack findings in the kernel (table inet "
+                  "mailwarden_ban; see docs/watch-ban.md)");
+  watch->add_flag("--ban-dry-run", wo->ban_dry_run,
+                  "print the bans --ban would add (\"would ban ...\") and change nothing");
+  watch
+      ->add_option("--ban-rate", wo->ban_rate,
+                   "at most this many bans per minute; more are dropped and counted")
+      ->capture_default_str();
+  watch->add_option("--ban-for", wo->ban_for,
+                    "ban for this long (90s, 15m, 1h, 1d) instead of the recidive steps");
+  watch
+      ->add_option("--ban-config", wo->ban_config,
+                   "recidive steps and IPv6 prefix (default: the catalog's ban.toml)")
+      ->check(CLI::ExistingFile);
+  watch->add_option("--ban-detectors", wo->ban_detectors,
+                    "detectors whose findings ban, comma-separated, or none (default: "
+                    "brute_force,password_spray,compromised_login)");
+  watch->add_option("--state-dir", wo->state_dir, "where the ban state and log are kept")
+      ->capture_default_str();
+  watch->add_option("--netns", wo->netns, "run nft in this network namespace (ip netns exec)");
+  watch
+      ->add_option("--policy", wo->policy,
+                   "site policy whose admin and cluster networks are never banned")
+      ->check(CLI::ExistingFile);
+  watch->add_option("--allow", wo->allow, "an address or network never to ban (repeatable)")
+      ->allow_extra_args(false);
+  watch
+      ->add_option("--postconf", wo->postconf,
+                   "postconf program asked for mynetworks when --mynetworks is absent (\"\" "
+                   "for none)")
+      ->capture_default_str();
+  watch->add_option("--metrics-listen", wo->metrics_listen,
+                    "serve Prometheus metrics on HOST:PORT (GET /metrics)");
+  watch->add_flag("--exit-when-drained", wo->exit_when_drained)->group("");  // benchmarks
   add_common(watch, *wo);
   watch->callback([wo, &exit_code] { exit_code = run_watch(*wo); });
 }

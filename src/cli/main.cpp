@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   mw::cli::register_queue(app, exit_code);
   mw::cli::register_dnsbl(app, exit_code);
   mw::cli::register_ban(app, exit_code);
+  mw::cli::register_incident(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -472,6 +472,14 @@ struct Analyzer::Impl {
     if (std::find(f.source_ips.begin(), f.source_ips.end(), s) != f.source_ips.end()) return;
     ++f.source_ip_count;
     if (f.source_ips.size() < kMaxListed) f.source_ips.push_back(s);
+    if (opt.watch) {
+      // A finding already reported that gains a source is reported again, with the newcomers.
+      if (f.new_source_ips.size() < kMaxNewSources) f.new_source_ips.push_back(s);
+      if (f.alerted) {
+        f.alerted = false;
+        alerts.emplace_back(f.detector, f.key);
+      }
+    }
   }
   static void listed_account(Finding& f, const std::string& a) {
     if (std::find(f.accounts.begin(), f.accounts.end(), a) != f.accounts.end()) return;
@@ -1402,7 +1410,9 @@ std::vector<Finding> Analyzer::take_alerts() {
     auto it = impl_->findings.find(key);
     if (it == impl_->findings.end() || it->second.alerted) continue;
     it->second.alerted = true;
+    ++it->second.alert_count;
     out.push_back(it->second);
+    it->second.new_source_ips.clear();
   }
   impl_->alerts.clear();
   return out;

@@ -70,9 +70,15 @@ struct Finding {
   // The lines that prove it: the first kMaxEvidence positions and the last one.
   std::vector<Position> evidence;
   bool alerted = false;  // watch mode: already reported
+  // Watch mode: how many times take_alerts() returned it (1: opened; more: grown by new
+  // sources), and the sources added since the last time, beyond the kMaxListed of source_ips:
+  // a botnet's 51st address must reach `logs watch --ban` too (at most kMaxNewSources).
+  std::uint32_t alert_count = 0;
+  std::vector<std::string> new_source_ips;
 };
 inline constexpr std::size_t kMaxListed = 50;
 inline constexpr std::size_t kMaxEvidence = 20;
+inline constexpr std::size_t kMaxNewSources = 4096;
 
 // One hour of one account, for timelines.
 struct HourCount {

@@ -1,5 +1,7 @@
-// The ban engine against the real kernel: nft in a server namespace, probes from a client
-// namespace on 25/587/993, IPv4 and IPv6, expiry, the allow-list, and a policy reload.
+// The ban engine against the real kernel, with each backend (nft; iptables + ipset) in a server
+// namespace, probes from a client namespace on 25/587/993: IPv4 and IPv6, expiry, the
+// allow-list, neighbour discovery through an IPv6 ban, and a policy reload. The sets and chains
+// live in the namespaces, which the harness deletes.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <thread>
 
 #include "ban/ban.hpp"
+#include "core/subprocess.hpp"
 #include "harness/netns.hpp"
 
 namespace mw::ban {
@@ -27,10 +30,16 @@ Address addr(const char* t) {
   return *parse_address(t);
 }
 
-class BanE2E : public testing::Test {
+class BanE2E : public testing::TestWithParam<BackendChoice> {
  protected:
   void SetUp() override {
     if (auto why = test::e2e_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+    if (GetParam() == BackendChoice::iptables) {
+      for (const char* tool : {"ipset", "iptables", "ip6tables", "iptables-restore"}) {
+        auto found = run_command({"sh", "-c", std::string("command -v ") + tool});
+        if (!found || !found->success()) GTEST_SKIP() << tool << " is not installed";
+      }
+    }
     test::NetnsOptions o;
     o.client_addresses.push_back(interface_address("198.51.100.10/32"));        // attacker
     o.client_addresses.push_back(interface_address("203.0.113.10/32"));         // another client
@@ -46,9 +55,12 @@ class BanE2E : public testing::Test {
     listeners_ = std::move(*l);
     runner_ = std::make_unique<PrefixedRunner>(
         std::vector<std::string>{"ip", "netns", "exec", pair_->server()});
+    // A parameterised test's name has a '/' ("Case/nft"): one directory level, not two, so
+    // that TearDown removes all of it.
+    std::string name = testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '-');
     state_dir_ = std::filesystem::temp_directory_path() /
-                 ("mw-ban-e2e-" + std::to_string(::getpid()) + "-" +
-                  testing::UnitTest::GetInstance()->current_test_info()->name());
+                 ("mw-ban-e2e-" + std::to_string(::getpid()) + "-" + name);
     AllowSources s;
     s.postconf = "";  // never the host's Postfix
     s.mynetworks = std::vector<std::string>{};
@@ -56,6 +68,13 @@ class BanE2E : public testing::Test {
     auto al = build_allow_list(s, *runner_);
     ASSERT_TRUE(al.ok()) << al.error().message;
     allow_ = std::move(*al);
+    if (GetParam() == BackendChoice::iptables) {
+      // ipset needs its kernel module inside the namespace; say so rather than fail obscurely.
+      auto probe = pair_->exec(pair_->server(), {"ipset", "create", "mw-e2e-probe", "hash:net"});
+      if (!probe || !probe->success())
+        GTEST_SKIP() << "ipset unusable in a namespace: " << (probe ? probe->err : "");
+      ASSERT_TRUE(pair_->exec_ok(pair_->server(), {"ipset", "destroy", "mw-e2e-probe"}).ok());
+    }
   }
   void TearDown() override {
     std::error_code ec;
@@ -65,8 +84,10 @@ class BanE2E : public testing::Test {
   BanEngine engine() {
     EngineOptions o;
     o.state_dir = state_dir_;
+    o.backend = GetParam();
     return BanEngine(o, *runner_, clock_);
   }
+  bool nft() const { return GetParam() == BackendChoice::nft; }
 
   // One outcome per port, from `source` to the server's address of its family.
   std::vector<ProbeOutcome> probe(const char* source) {
@@ -88,7 +109,7 @@ class BanE2E : public testing::Test {
   SystemClock clock_;
 };
 
-TEST_F(BanE2E, BanCutsTheAttackerOnlyAndTheAdminIsRefused) {
+TEST_P(BanE2E, BanCutsTheAttackerOnlyAndTheAdminIsRefused) {
   ASSERT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::open));
   auto e = engine();
   auto r =
@@ -117,7 +138,7 @@ TEST_F(BanE2E, BanCutsTheAttackerOnlyAndTheAdminIsRefused) {
   EXPECT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::open));
 }
 
-TEST_F(BanE2E, BanExpiresByItself) {
+TEST_P(BanE2E, BanExpiresByItself) {
   auto e = engine();
   auto r = e.add({pfx("203.0.113.10"), Seconds(2), "test", "", false}, allow_);
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -130,9 +151,7 @@ TEST_F(BanE2E, BanExpiresByItself) {
   EXPECT_TRUE(reopened) << "the 2 s ban was still active after 10 s";
 }
 
-TEST_F(BanE2E, Ipv6BanCoversTheSlash64) {
-  // The other client first: on a shared link, the client's neighbour solicitations may carry
-  // a banned source address (Linux uses the triggering packet's), which the ban drops too.
+TEST_P(BanE2E, Ipv6BanCoversTheSlash64) {
   ASSERT_TRUE(all(probe("2001:db8::2"), ProbeOutcome::open));
   auto e = engine();
   auto r = e.add({pfx("2001:db8:bad:1::10"), std::nullopt, "spray", "", false}, allow_);
@@ -143,7 +162,28 @@ TEST_F(BanE2E, Ipv6BanCoversTheSlash64) {
   EXPECT_TRUE(all(probe("2001:db8:bad:1::99"), ProbeOutcome::dropped));
 }
 
-TEST_F(BanE2E, ReplacingThePolicyTableKeepsTheBans) {
+TEST_P(BanE2E, Ipv6BanLetsNeighbourDiscoveryThrough) {
+  auto e = engine();
+  auto r = e.add({pfx("2001:db8:bad:1::10"), std::nullopt, "spray", "", false}, allow_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  // The client forgets the server's link-layer address; its next solicitation carries the
+  // source of the packet that triggered it, a banned one (Linux ndisc_solicit).
+  ASSERT_TRUE(pair_->exec_ok(pair_->client(), {"ip", "-6", "neigh", "flush", "all"}).ok());
+  EXPECT_TRUE(all(probe("2001:db8:bad:1::10"), ProbeOutcome::dropped));
+  std::string neigh;
+  ASSERT_TRUE(pair_
+                  ->exec_ok(pair_->client(),
+                            {"ip", "-6", "neigh", "show", "2001:db8::1", "dev",
+                             std::string(test::NetnsPair::client_interface())},
+                            "", &neigh)
+                  .ok());
+  // The server answered the banned source's solicitation: the link still works.
+  EXPECT_NE(neigh.find("lladdr"), std::string::npos) << neigh;
+  EXPECT_TRUE(all(probe("2001:db8::2"), ProbeOutcome::open));
+}
+
+TEST_P(BanE2E, ReplacingThePolicyTableKeepsTheBans) {
+  if (!nft()) GTEST_SKIP() << "nft only: the iptables case is PolicyRuleAboveTheJump";
   auto e = engine();
   ASSERT_TRUE(e.add({pfx("198.51.100.10"), std::nullopt, "x", "", false}, allow_).ok());
   // What `firewall apply` does: table inet mailwarden replaced whole in one transaction.
@@ -163,7 +203,7 @@ TEST_F(BanE2E, ReplacingThePolicyTableKeepsTheBans) {
   EXPECT_TRUE(all(probe("203.0.113.10"), ProbeOutcome::open));
 }
 
-TEST_F(BanE2E, FlushEmptiesTheSetsOnly) {
+TEST_P(BanE2E, FlushEmptiesTheSetsOnly) {
   auto e = engine();
   ASSERT_TRUE(e.add({pfx("198.51.100.10"), std::nullopt, "x", "", false}, allow_).ok());
   ASSERT_TRUE(e.add({pfx("2001:db8:bad:1::10"), std::nullopt, "x", "", false}, allow_).ok());
@@ -175,12 +215,48 @@ TEST_F(BanE2E, FlushEmptiesTheSetsOnly) {
   // Ensuring twice leaves one pair of rules (idempotent).
   ASSERT_TRUE(e.add({pfx("198.51.100.10"), std::nullopt, "x", "", false}, allow_).ok());
   std::string out;
-  ASSERT_TRUE(pair_
-                  ->exec_ok(pair_->server(),
-                            {"nft", "list", "chain", "inet", "mailwarden_ban", "input"}, "", &out)
-                  .ok());
-  EXPECT_EQ(out.find("@ban4"), out.rfind("@ban4")) << out;
+  if (nft()) {
+    ASSERT_TRUE(pair_
+                    ->exec_ok(pair_->server(),
+                              {"nft", "list", "chain", "inet", "mailwarden_ban", "input"}, "", &out)
+                    .ok());
+    EXPECT_EQ(out.find("@ban4"), out.rfind("@ban4")) << out;
+  } else {
+    for (const char* tool : {"iptables", "ip6tables"}) {
+      ASSERT_TRUE(pair_->exec_ok(pair_->server(), {tool, "-w", "-S"}, "", &out).ok());
+      EXPECT_EQ(out.find("-A INPUT -j MAILWARDEN-BAN"), out.rfind("-A INPUT -j MAILWARDEN-BAN"))
+          << out;
+      EXPECT_EQ(out.find("--match-set"), out.rfind("--match-set")) << out;
+    }
+  }
 }
+
+// What a site firewall loaded after the ban chain looks like with iptables: an ACCEPT for the
+// mail ports inserted above the jump. The next ban puts the jump back in front of it.
+TEST_P(BanE2E, PolicyRuleAboveTheJump) {
+  if (nft()) GTEST_SKIP() << "iptables only: nft orders base chains by priority";
+  auto e = engine();
+  ASSERT_TRUE(e.add({pfx("198.51.100.10"), std::nullopt, "x", "", false}, allow_).ok());
+  ASSERT_TRUE(
+      pair_
+          ->exec_ok(pair_->server(), {"iptables", "-w", "-I", "INPUT", "1", "-p", "tcp", "-m",
+                                      "multiport", "--dports", "25,587,993", "-j", "ACCEPT"})
+          .ok());
+  EXPECT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::open));  // the policy wins: why it matters
+  ASSERT_TRUE(e.add({pfx("203.0.113.10"), std::nullopt, "x", "", false}, allow_).ok());
+  EXPECT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::dropped));
+  EXPECT_TRUE(all(probe("203.0.113.10"), ProbeOutcome::dropped));
+  EXPECT_TRUE(all(probe("198.51.100.77"), ProbeOutcome::open));
+  std::string out;
+  ASSERT_TRUE(pair_->exec_ok(pair_->server(), {"iptables", "-w", "-S", "INPUT"}, "", &out).ok());
+  EXPECT_EQ(out.find("-A INPUT"), out.find("-A INPUT -j MAILWARDEN-BAN")) << out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, BanE2E,
+                         testing::Values(BackendChoice::nft, BackendChoice::iptables),
+                         [](const testing::TestParamInfo<BackendChoice>& i) {
+                           return std::string(backend_choice_name(i.param));
+                         });
 
 }  // namespace
 }  // namespace mw::ban

@@ -131,10 +131,9 @@ TEST(DetectorCatalog, ErrorsNamePosition) {
   const auto line =
       1 + std::count(real.begin(), real.begin() + static_cast<std::ptrdiff_t>(at), '\n');
   for (const auto& [value, expected] :
-       {std::pair<std::string, std::string>{
-            "10 minutes",
-            "'window': '10 minutes': unknown unit ' ' (s, m, h, d) "
-            "at position 3"},
+       {std::pair<std::string, std::string>{"10 minutes",
+                                            "'window': '10 minutes': unknown unit ' ' (s, m, h, d) "
+                                            "at position 3"},
         {"0m", "'0m': 0s is out of range 1s..365d"}}) {
     std::string text = real;
     text.replace(at, 14, "window = \"" + value + "\"");
@@ -467,6 +466,34 @@ TEST(Watch, AlertsOnceAndExpires) {
   EXPECT_GT(before, 0u);
   f.analyzer().expire(Timestamp{alerts[0].last_seen.seconds + 10 * 86400, 0});
   EXPECT_EQ(f.analyzer().state_size(), 0u);
+}
+
+// A finding that gains a source after it was reported is reported again with the newcomers
+// (logs watch --ban must ban them), even past the kMaxListed addresses of source_ips.
+TEST(Watch, AGrownFindingIsReportedAgainWithItsNewSources) {
+  AnalyzerOptions opt;
+  opt.watch = true;
+  Flow f(opt);
+  for (int i = 0; i < 25; ++i) f.line(imap_failure(3600 + i, "leo@example.com", "203.0.113.70"));
+  auto first = f.analyzer().take_alerts();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].alert_count, 1u);
+  EXPECT_EQ(first[0].new_source_ips, std::vector<std::string>{"203.0.113.70"});
+  // The same source again: nothing new to report.
+  for (int i = 0; i < 5; ++i) f.line(imap_failure(3700 + i, "leo@example.com", "203.0.113.70"));
+  EXPECT_TRUE(f.analyzer().take_alerts().empty());
+  // 60 more addresses join the attack on the same account.
+  for (int i = 0; i < 60; ++i)
+    f.line(imap_failure(3800 + i, "leo@example.com", fmt::format("198.51.100.{}", i + 1)));
+  auto grown = f.analyzer().take_alerts();
+  ASSERT_EQ(grown.size(), 1u);
+  EXPECT_EQ(grown[0].detector, Detector::brute_force);
+  EXPECT_EQ(grown[0].alert_count, 2u);
+  EXPECT_EQ(grown[0].source_ip_count, 61u);
+  EXPECT_EQ(grown[0].source_ips.size(), kMaxListed);
+  ASSERT_EQ(grown[0].new_source_ips.size(), 60u);
+  EXPECT_EQ(grown[0].new_source_ips.back(), "198.51.100.60");
+  EXPECT_TRUE(f.analyzer().take_alerts().empty());
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ set -uo pipefail
 # Tools of Debian's Essential packages (sh, cat, head, sed, grep...) are on every system.
 tools=(
   ip nft conntrack setpriv unshare   # e2e tests: network namespaces, nftables, conntrack
-  iptables-restore ip6tables-restore iptables-save ip6tables-save ufw sysctl mount awk   # iptables, ufw e2e
+  iptables-restore ip6tables-restore iptables-save ip6tables-save ipset ufw sysctl mount awk   # iptables, ipset, ufw e2e
   firewall-offline-cmd xmllint      # firewalld config check, IIS XML check
   cmake ninja g++           # build
   clang++                   # fuzz build
