@@ -218,6 +218,18 @@ Result<std::vector<Prefix>> parse_mynetworks(std::string_view value,
   return out;
 }
 
+AllowSources allow_sources(bool host_addresses, const std::string& policy,
+                           const std::vector<std::string>& mynetworks, std::string postconf,
+                           std::vector<std::string> allow) {
+  AllowSources src;
+  src.host_addresses = host_addresses;
+  if (!policy.empty()) src.policy_file = policy;
+  if (!mynetworks.empty()) src.mynetworks = mynetworks;
+  src.postconf = std::move(postconf);
+  src.extra = std::move(allow);
+  return src;
+}
+
 Result<AllowList> build_allow_list(const AllowSources& s, CommandRunner& runner) {
   AllowList al;
   al.entries.push_back({*parse_prefix("127.0.0.0/8"), "loopback"});

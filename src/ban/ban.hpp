@@ -96,6 +96,12 @@ Result<std::vector<AllowEntry>> parse_ip_addr_json(std::string_view json);
 Result<std::vector<Prefix>> parse_mynetworks(std::string_view value,
                                              std::vector<std::string>* skipped);
 
+// The sources as every command's options name them (--policy, --mynetworks, --postconf,
+// --allow; the host's addresses unless turned off): an empty option is not given.
+AllowSources allow_sources(bool host_addresses, const std::string& policy,
+                           const std::vector<std::string>& mynetworks, std::string postconf,
+                           std::vector<std::string> allow);
+
 Result<AllowList> build_allow_list(const AllowSources& sources, CommandRunner& runner);
 
 // ---- the state file -------------------------------------------------------------------------

@@ -77,12 +77,8 @@ int run_add(const BanOptions& o) {
   auto eo = engine_options(o);
   if (!eo) return error(eo.error().message), kExitInvalid;
   auto runner = make_runner(o);
-  ban::AllowSources src;
-  src.host_addresses = !o.no_host_addresses;
-  if (!o.policy.empty()) src.policy_file = o.policy;
-  if (!o.mynetworks.empty()) src.mynetworks = o.mynetworks;
-  src.postconf = o.postconf;
-  src.extra = o.allow;
+  const auto src =
+      ban::allow_sources(!o.no_host_addresses, o.policy, o.mynetworks, o.postconf, o.allow);
   auto allow = ban::build_allow_list(src, *runner);
   if (!allow) return error(allow.error().message), kExitInvalid;
   for (const auto& n : allow->notes) std::fprintf(stderr, "note: %s\n", n.c_str());

@@ -112,12 +112,8 @@ int run(const Fail2banOptions& o) {
   fo.have_route_action =
       std::filesystem::exists(std::filesystem::path(o.fail2ban_dir) / "action.d/route.conf", ec);
 
-  ban::AllowSources src;
-  src.host_addresses = o.host_addresses;
-  if (!o.policy.empty()) src.policy_file = o.policy;
-  if (!o.mynetworks.empty()) src.mynetworks = o.mynetworks;
-  src.postconf = o.postconf;
-  src.extra = o.allow;
+  const auto src =
+      ban::allow_sources(o.host_addresses, o.policy, o.mynetworks, o.postconf, o.allow);
   ban::PrefixedRunner runner;
   auto allow = ban::build_allow_list(src, runner);
   if (!allow) return error(allow.error().message), kExitInvalid;

@@ -252,12 +252,8 @@ int run_incident(const IncidentOptions& o) {
     logs::AnalyzerOptions ao;
     ao.geoip = geoip.get();
     if (!o.mynetworks.empty()) ao.mynetworks = prefixes(o.mynetworks, "--mynetworks");
-    ban::AllowSources src;
-    src.host_addresses = !o.no_host_addresses;
-    if (!o.policy.empty()) src.policy_file = o.policy;
-    if (!o.mynetworks.empty()) src.mynetworks = o.mynetworks;
-    src.postconf = o.postconf;
-    src.extra = o.allow;
+    const auto src =
+        ban::allow_sources(!o.no_host_addresses, o.policy, o.mynetworks, o.postconf, o.allow);
     ban::PrefixedRunner ban_runner;
     auto allow = ban::build_allow_list(src, ban_runner);
     if (!allow) throw Failure{allow.error().message};

@@ -331,16 +331,10 @@ std::unique_ptr<Banning> setup_banning(const LogsOptions& o) {
   if (!o.netns.empty()) prefix = {"ip", "netns", "exec", o.netns};
   b->runner = std::make_unique<ban::PrefixedRunner>(std::move(prefix));
   b->engine = std::make_unique<ban::BanEngine>(eo, *b->runner, b->clock);
-  ban::AllowSources src;
-  if (!o.policy.empty()) src.policy_file = o.policy;
   // The analysis' trusted networks are never banned either.
-  if (!o.mynetworks.empty()) {
-    std::vector<std::string> nets;
-    for (const auto& p : prefixes(o.mynetworks, "--mynetworks")) nets.push_back(to_string(p));
-    src.mynetworks = std::move(nets);
-  }
-  src.postconf = o.postconf;
-  src.extra = o.allow;
+  std::vector<std::string> nets;
+  for (const auto& p : prefixes(o.mynetworks, "--mynetworks")) nets.push_back(to_string(p));
+  const auto src = ban::allow_sources(true, o.policy, nets, o.postconf, o.allow);
   auto allow = ban::build_allow_list(src, *b->runner);
   if (!allow) throw Failure{allow.error().message};
   for (const auto& n : allow->notes) fmt::print(stderr, "mailwarden logs watch: note: {}\n", n);

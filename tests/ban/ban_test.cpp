@@ -15,6 +15,7 @@
 
 #include "ban/backend.hpp"
 #include "core/atomic_file.hpp"
+#include "fakes.hpp"
 
 namespace mw::ban {
 namespace {
@@ -25,55 +26,8 @@ Prefix pfx(const char* t) {
   return *p;
 }
 
-// Records every command; answers `nft -j list set` from `kernel`, `ip -j addr` from `ip_json`.
-class FakeRunner final : public CommandRunner {
- public:
-  std::vector<std::vector<std::string>> calls;
-  std::vector<std::string> scripts;
-  std::string ip_json = "[]";
-  std::string kernel4 = "{\"nftables\":[]}";
-  bool nft_fails = false;
-  int list_fails = 0;  // exit code of `nft -j list set`
-  std::string list_err;
-  Result<CommandOutput> run(const std::vector<std::string>& argv,
-                            const std::string& stdin_data) override {
-    calls.push_back(argv);
-    CommandOutput o;
-    o.exit_code = 0;
-    if (argv.at(0) == "ip") {
-      o.out = ip_json;
-    } else if (argv.at(0) == "nft" && argv.size() > 2 && argv[1] == "-j") {
-      if (list_fails) {
-        o.exit_code = list_fails;
-        o.err = list_err;
-      }
-      o.out = argv.back() == "ban4" ? kernel4 : "{\"nftables\":[]}";
-    } else if (argv.at(0) == "nft") {
-      scripts.push_back(stdin_data);
-      if (nft_fails) {
-        o.exit_code = 1;
-        o.err = "Error: Could not process rule";
-      }
-    } else {
-      o.exit_code = 127;
-    }
-    return o;
-  }
-};
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("mw-ban-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  static inline int counter = 0;
-};
+using fakes::FakeRunner;
+using fakes::TempDir;
 
 TEST(Duration, ParsesUnitsAndRejectsTheRest) {
   EXPECT_EQ(parse_duration("90s")->count(), 90);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ban/watch.hpp"
+#include "fakes.hpp"
 
 namespace mw::ban {
 namespace {
@@ -17,45 +18,8 @@ namespace {
 using namespace std::chrono_literals;
 using logs::Detector;
 
-// Records nft scripts; `nft -j list set` answers with no elements (the engine then adds).
-class FakeRunner final : public CommandRunner {
- public:
-  std::vector<std::string> scripts;  // what `nft -f -` was given
-  std::size_t lists = 0;
-  bool nft_fails = false;
-  Result<CommandOutput> run(const std::vector<std::string>& argv,
-                            const std::string& stdin_data) override {
-    CommandOutput o;
-    o.exit_code = 0;
-    if (argv.at(0) == "nft" && argv.size() > 2 && argv[1] == "-j") {
-      ++lists;
-      o.out = "{\"nftables\":[]}";
-    } else if (argv.at(0) == "nft") {
-      scripts.push_back(stdin_data);
-      if (nft_fails) {
-        o.exit_code = 1;
-        o.err = "Error: Could not process rule";
-      }
-    } else {
-      o.exit_code = 127;
-    }
-    return o;
-  }
-};
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("mw-watch-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  static inline int counter = 0;
-};
+using fakes::FakeRunner;
+using fakes::TempDir;
 
 logs::Finding finding(Detector d, std::vector<std::string> ips, std::string account = "") {
   logs::Finding f;
