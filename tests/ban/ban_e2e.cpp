@@ -13,21 +13,16 @@
 #include "ban/ban.hpp"
 #include "core/subprocess.hpp"
 #include "harness/netns.hpp"
+#include "mail_netns.hpp"
 
 namespace mw::ban {
 namespace {
 
 using namespace std::chrono_literals;
-using test::interface_address;
 using test::ProbeOutcome;
-
-constexpr std::uint16_t kPorts[] = {25, 587, 993};
 
 Prefix pfx(const char* t) {
   return *parse_prefix(t);
-}
-Address addr(const char* t) {
-  return *parse_address(t);
 }
 
 class BanE2E : public testing::TestWithParam<BackendChoice> {
@@ -40,21 +35,11 @@ class BanE2E : public testing::TestWithParam<BackendChoice> {
         if (!found || !found->success()) GTEST_SKIP() << tool << " is not installed";
       }
     }
-    test::NetnsOptions o;
-    o.client_addresses.push_back(interface_address("198.51.100.10/32"));        // attacker
-    o.client_addresses.push_back(interface_address("203.0.113.10/32"));         // another client
-    o.client_addresses.push_back(interface_address("198.51.100.77/32"));        // admin
-    o.client_addresses.push_back(interface_address("2001:db8:bad:1::10/128"));  // v6 attacker
-    o.client_addresses.push_back(interface_address("2001:db8:bad:1::99/128"));  // same /64
-    auto pair = test::NetnsPair::create(o);
-    ASSERT_TRUE(pair.ok()) << pair.error().message;
-    pair_ = std::move(*pair);
-    auto l = test::Listeners::start(
-        pair_->server(), {{Protocol::tcp, 25}, {Protocol::tcp, 587}, {Protocol::tcp, 993}});
-    ASSERT_TRUE(l.ok()) << l.error().message;
-    listeners_ = std::move(*l);
+    auto net = e2e::MailNetns::create();
+    ASSERT_TRUE(net.ok()) << net.error().message;
+    net_ = std::move(*net);
     runner_ = std::make_unique<PrefixedRunner>(
-        std::vector<std::string>{"ip", "netns", "exec", pair_->server()});
+        std::vector<std::string>{"ip", "netns", "exec", net_->pair().server()});
     // A parameterised test's name has a '/' ("Case/nft"): one directory level, not two, so
     // that TearDown removes all of it.
     std::string name = testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -70,10 +55,12 @@ class BanE2E : public testing::TestWithParam<BackendChoice> {
     allow_ = std::move(*al);
     if (GetParam() == BackendChoice::iptables) {
       // ipset needs its kernel module inside the namespace; say so rather than fail obscurely.
-      auto probe = pair_->exec(pair_->server(), {"ipset", "create", "mw-e2e-probe", "hash:net"});
+      auto probe =
+          net_->pair().exec(net_->pair().server(), {"ipset", "create", "mw-e2e-probe", "hash:net"});
       if (!probe || !probe->success())
         GTEST_SKIP() << "ipset unusable in a namespace: " << (probe ? probe->err : "");
-      ASSERT_TRUE(pair_->exec_ok(pair_->server(), {"ipset", "destroy", "mw-e2e-probe"}).ok());
+      ASSERT_TRUE(
+          net_->pair().exec_ok(net_->pair().server(), {"ipset", "destroy", "mw-e2e-probe"}).ok());
     }
   }
   void TearDown() override {
@@ -89,20 +76,7 @@ class BanE2E : public testing::TestWithParam<BackendChoice> {
   }
   bool nft() const { return GetParam() == BackendChoice::nft; }
 
-  // One outcome per port, from `source` to the server's address of its family.
-  std::vector<ProbeOutcome> probe(const char* source) {
-    const Address s = addr(source);
-    std::vector<test::Probe> ps;
-    for (auto port : kPorts)
-      ps.push_back({s, pair_->server_address(s.family), Protocol::tcp, port});
-    return test::probe_all(pair_->client(), ps, 1500ms);
-  }
-  static bool all(const std::vector<ProbeOutcome>& v, ProbeOutcome o) {
-    return !v.empty() && std::all_of(v.begin(), v.end(), [&](auto x) { return x == o; });
-  }
-
-  std::unique_ptr<test::NetnsPair> pair_;
-  std::unique_ptr<test::Listeners> listeners_;
+  std::unique_ptr<e2e::MailNetns> net_;
   std::unique_ptr<PrefixedRunner> runner_;
   std::filesystem::path state_dir_;
   AllowList allow_;
@@ -110,14 +84,14 @@ class BanE2E : public testing::TestWithParam<BackendChoice> {
 };
 
 TEST_P(BanE2E, BanCutsTheAttackerOnlyAndTheAdminIsRefused) {
-  ASSERT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::open));
+  ASSERT_TRUE(net_->all("198.51.100.10", ProbeOutcome::open));
   auto e = engine();
   auto r =
       e.add({pfx("198.51.100.10"), std::nullopt, "brute force", "bob@example.com", false}, allow_);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->outcome, Outcome::banned);
-  EXPECT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::dropped));
-  EXPECT_TRUE(all(probe("203.0.113.10"), ProbeOutcome::open));
+  EXPECT_TRUE(net_->all("198.51.100.10", ProbeOutcome::dropped));
+  EXPECT_TRUE(net_->all("203.0.113.10", ProbeOutcome::open));
 
   auto admin = e.add({pfx("198.51.100.0/24"), std::nullopt, "x", "", false}, allow_);
   ASSERT_TRUE(admin.ok()) << admin.error().message;
@@ -125,7 +99,7 @@ TEST_P(BanE2E, BanCutsTheAttackerOnlyAndTheAdminIsRefused) {
   auto own = e.add({pfx("192.0.2.1"), std::nullopt, "x", "", false}, allow_);  // the server itself
   ASSERT_TRUE(own.ok());
   EXPECT_EQ(own->outcome, Outcome::refused);
-  EXPECT_TRUE(all(probe("198.51.100.77"), ProbeOutcome::open));
+  EXPECT_TRUE(net_->all("198.51.100.77", ProbeOutcome::open));
 
   auto listed = e.list();
   ASSERT_TRUE(listed.ok()) << listed.error().message;
@@ -135,31 +109,31 @@ TEST_P(BanE2E, BanCutsTheAttackerOnlyAndTheAdminIsRefused) {
   EXPECT_EQ((*listed)[0].record->account, "bob@example.com");
 
   ASSERT_TRUE(e.del(pfx("198.51.100.10")).ok());
-  EXPECT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::open));
+  EXPECT_TRUE(net_->all("198.51.100.10", ProbeOutcome::open));
 }
 
 TEST_P(BanE2E, BanExpiresByItself) {
   auto e = engine();
   auto r = e.add({pfx("203.0.113.10"), Seconds(2), "test", "", false}, allow_);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  ASSERT_TRUE(all(probe("203.0.113.10"), ProbeOutcome::dropped));
+  ASSERT_TRUE(net_->all("203.0.113.10", ProbeOutcome::dropped));
   bool reopened = false;
   for (int i = 0; i < 10 && !reopened; ++i) {
     std::this_thread::sleep_for(1s);
-    reopened = all(probe("203.0.113.10"), ProbeOutcome::open);
+    reopened = net_->all("203.0.113.10", ProbeOutcome::open);
   }
   EXPECT_TRUE(reopened) << "the 2 s ban was still active after 10 s";
 }
 
 TEST_P(BanE2E, Ipv6BanCoversTheSlash64) {
-  ASSERT_TRUE(all(probe("2001:db8::2"), ProbeOutcome::open));
+  ASSERT_TRUE(net_->all("2001:db8::2", ProbeOutcome::open));
   auto e = engine();
   auto r = e.add({pfx("2001:db8:bad:1::10"), std::nullopt, "spray", "", false}, allow_);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->prefix, pfx("2001:db8:bad:1::/64"));
-  EXPECT_TRUE(all(probe("2001:db8::2"), ProbeOutcome::open));
-  EXPECT_TRUE(all(probe("2001:db8:bad:1::10"), ProbeOutcome::dropped));
-  EXPECT_TRUE(all(probe("2001:db8:bad:1::99"), ProbeOutcome::dropped));
+  EXPECT_TRUE(net_->all("2001:db8::2", ProbeOutcome::open));
+  EXPECT_TRUE(net_->all("2001:db8:bad:1::10", ProbeOutcome::dropped));
+  EXPECT_TRUE(net_->all("2001:db8:bad:1::99", ProbeOutcome::dropped));
 }
 
 TEST_P(BanE2E, Ipv6BanLetsNeighbourDiscoveryThrough) {
@@ -168,18 +142,19 @@ TEST_P(BanE2E, Ipv6BanLetsNeighbourDiscoveryThrough) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   // The client forgets the server's link-layer address; its next solicitation carries the
   // source of the packet that triggered it, a banned one (Linux ndisc_solicit).
-  ASSERT_TRUE(pair_->exec_ok(pair_->client(), {"ip", "-6", "neigh", "flush", "all"}).ok());
-  EXPECT_TRUE(all(probe("2001:db8:bad:1::10"), ProbeOutcome::dropped));
+  ASSERT_TRUE(
+      net_->pair().exec_ok(net_->pair().client(), {"ip", "-6", "neigh", "flush", "all"}).ok());
+  EXPECT_TRUE(net_->all("2001:db8:bad:1::10", ProbeOutcome::dropped));
   std::string neigh;
-  ASSERT_TRUE(pair_
-                  ->exec_ok(pair_->client(),
-                            {"ip", "-6", "neigh", "show", "2001:db8::1", "dev",
-                             std::string(test::NetnsPair::client_interface())},
-                            "", &neigh)
+  ASSERT_TRUE(net_->pair()
+                  .exec_ok(net_->pair().client(),
+                           {"ip", "-6", "neigh", "show", "2001:db8::1", "dev",
+                            std::string(test::NetnsPair::client_interface())},
+                           "", &neigh)
                   .ok());
   // The server answered the banned source's solicitation: the link still works.
   EXPECT_NE(neigh.find("lladdr"), std::string::npos) << neigh;
-  EXPECT_TRUE(all(probe("2001:db8::2"), ProbeOutcome::open));
+  EXPECT_TRUE(net_->all("2001:db8::2", ProbeOutcome::open));
 }
 
 TEST_P(BanE2E, ReplacingThePolicyTableKeepsTheBans) {
@@ -193,14 +168,14 @@ TEST_P(BanE2E, ReplacingThePolicyTableKeepsTheBans) {
       "drop;\n"
       "  iif lo accept\n  ct state established,related accept\n  meta l4proto ipv6-icmp accept\n"
       "  tcp dport { 25, 587, 993 } accept\n }\n}\n";
-  ASSERT_TRUE(pair_->load_nft(policy).ok());
-  ASSERT_TRUE(pair_->load_nft(policy).ok());  // and again, replacing the first
+  ASSERT_TRUE(net_->pair().load_nft(policy).ok());
+  ASSERT_TRUE(net_->pair().load_nft(policy).ok());  // and again, replacing the first
   auto listed = e.list();
   ASSERT_TRUE(listed.ok()) << listed.error().message;
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].kernel.prefix, pfx("198.51.100.10/32"));
-  EXPECT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::dropped));
-  EXPECT_TRUE(all(probe("203.0.113.10"), ProbeOutcome::open));
+  EXPECT_TRUE(net_->all("198.51.100.10", ProbeOutcome::dropped));
+  EXPECT_TRUE(net_->all("203.0.113.10", ProbeOutcome::open));
 }
 
 TEST_P(BanE2E, FlushEmptiesTheSetsOnly) {
@@ -211,19 +186,19 @@ TEST_P(BanE2E, FlushEmptiesTheSetsOnly) {
   auto listed = e.list();
   ASSERT_TRUE(listed.ok());
   EXPECT_TRUE(listed->empty());
-  EXPECT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::open));
+  EXPECT_TRUE(net_->all("198.51.100.10", ProbeOutcome::open));
   // Ensuring twice leaves one pair of rules (idempotent).
   ASSERT_TRUE(e.add({pfx("198.51.100.10"), std::nullopt, "x", "", false}, allow_).ok());
   std::string out;
   if (nft()) {
-    ASSERT_TRUE(pair_
-                    ->exec_ok(pair_->server(),
-                              {"nft", "list", "chain", "inet", "mailwarden_ban", "input"}, "", &out)
+    ASSERT_TRUE(net_->pair()
+                    .exec_ok(net_->pair().server(),
+                             {"nft", "list", "chain", "inet", "mailwarden_ban", "input"}, "", &out)
                     .ok());
     EXPECT_EQ(out.find("@ban4"), out.rfind("@ban4")) << out;
   } else {
     for (const char* tool : {"iptables", "ip6tables"}) {
-      ASSERT_TRUE(pair_->exec_ok(pair_->server(), {tool, "-w", "-S"}, "", &out).ok());
+      ASSERT_TRUE(net_->pair().exec_ok(net_->pair().server(), {tool, "-w", "-S"}, "", &out).ok());
       EXPECT_EQ(out.find("-A INPUT -j MAILWARDEN-BAN"), out.rfind("-A INPUT -j MAILWARDEN-BAN"))
           << out;
       EXPECT_EQ(out.find("--match-set"), out.rfind("--match-set")) << out;
@@ -238,17 +213,19 @@ TEST_P(BanE2E, PolicyRuleAboveTheJump) {
   auto e = engine();
   ASSERT_TRUE(e.add({pfx("198.51.100.10"), std::nullopt, "x", "", false}, allow_).ok());
   ASSERT_TRUE(
-      pair_
-          ->exec_ok(pair_->server(), {"iptables", "-w", "-I", "INPUT", "1", "-p", "tcp", "-m",
-                                      "multiport", "--dports", "25,587,993", "-j", "ACCEPT"})
+      net_->pair()
+          .exec_ok(net_->pair().server(), {"iptables", "-w", "-I", "INPUT", "1", "-p", "tcp", "-m",
+                                           "multiport", "--dports", "25,587,993", "-j", "ACCEPT"})
           .ok());
-  EXPECT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::open));  // the policy wins: why it matters
+  EXPECT_TRUE(net_->all("198.51.100.10", ProbeOutcome::open));  // the policy wins: why it matters
   ASSERT_TRUE(e.add({pfx("203.0.113.10"), std::nullopt, "x", "", false}, allow_).ok());
-  EXPECT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::dropped));
-  EXPECT_TRUE(all(probe("203.0.113.10"), ProbeOutcome::dropped));
-  EXPECT_TRUE(all(probe("198.51.100.77"), ProbeOutcome::open));
+  EXPECT_TRUE(net_->all("198.51.100.10", ProbeOutcome::dropped));
+  EXPECT_TRUE(net_->all("203.0.113.10", ProbeOutcome::dropped));
+  EXPECT_TRUE(net_->all("198.51.100.77", ProbeOutcome::open));
   std::string out;
-  ASSERT_TRUE(pair_->exec_ok(pair_->server(), {"iptables", "-w", "-S", "INPUT"}, "", &out).ok());
+  ASSERT_TRUE(net_->pair()
+                  .exec_ok(net_->pair().server(), {"iptables", "-w", "-S", "INPUT"}, "", &out)
+                  .ok());
   EXPECT_EQ(out.find("-A INPUT"), out.find("-A INPUT -j MAILWARDEN-BAN")) << out;
 }
 

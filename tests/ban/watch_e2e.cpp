@@ -21,15 +21,13 @@
 #include <vector>
 
 #include "harness/netns.hpp"
+#include "mail_netns.hpp"
 
 namespace mw {
 namespace {
 
 using namespace std::chrono_literals;
-using test::interface_address;
 using test::ProbeOutcome;
-
-constexpr std::uint16_t kPorts[] = {25, 587, 993};
 
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream f(p);
@@ -97,19 +95,9 @@ class WatchBanE2E : public testing::Test {
  protected:
   void SetUp() override {
     if (auto why = test::e2e_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
-    test::NetnsOptions o;
-    o.client_addresses.push_back(interface_address("198.51.100.10/32"));        // attacker
-    o.client_addresses.push_back(interface_address("203.0.113.10/32"));         // another client
-    o.client_addresses.push_back(interface_address("198.51.100.77/32"));        // admin
-    o.client_addresses.push_back(interface_address("2001:db8:bad:1::10/128"));  // v6 attacker
-    o.client_addresses.push_back(interface_address("2001:db8:bad:1::99/128"));  // same /64
-    auto pair = test::NetnsPair::create(o);
-    ASSERT_TRUE(pair.ok()) << pair.error().message;
-    pair_ = std::move(*pair);
-    auto l = test::Listeners::start(
-        pair_->server(), {{Protocol::tcp, 25}, {Protocol::tcp, 587}, {Protocol::tcp, 993}});
-    ASSERT_TRUE(l.ok()) << l.error().message;
-    listeners_ = std::move(*l);
+    auto net = ban::e2e::MailNetns::create();
+    ASSERT_TRUE(net.ok()) << net.error().message;
+    net_ = std::move(*net);
     dir_ = std::filesystem::temp_directory_path() /
            ("mw-watch-e2e-" + std::to_string(::getpid()) + "-" +
             testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -127,8 +115,7 @@ class WatchBanE2E : public testing::Test {
   }
   void TearDown() override {
     watcher_.reset();
-    listeners_.reset();
-    pair_.reset();
+    net_.reset();
     std::error_code ec;
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
@@ -142,7 +129,7 @@ class WatchBanE2E : public testing::Test {
                                                            log_.string(),
                                                            "--ban",
                                                            "--netns",
-                                                           pair_->server(),
+                                                           net_->pair().server(),
                                                            "--state-dir",
                                                            (dir_ / "state").string(),
                                                            "--detectors",
@@ -210,25 +197,6 @@ class WatchBanE2E : public testing::Test {
     return -1;
   }
 
-  std::vector<ProbeOutcome> probe(const char* source, std::chrono::milliseconds deadline = 1500ms) {
-    const Address s = *parse_address(source);
-    std::vector<test::Probe> ps;
-    for (auto port : kPorts)
-      ps.push_back({s, pair_->server_address(s.family), Protocol::tcp, port});
-    return test::probe_all(pair_->client(), ps, deadline);
-  }
-  static bool all(const std::vector<ProbeOutcome>& v, ProbeOutcome o) {
-    return !v.empty() && std::all_of(v.begin(), v.end(), [&](auto x) { return x == o; });
-  }
-  // Polls (short probes) until every port from `source` gives `want`, up to `limit`.
-  bool becomes(const char* source, ProbeOutcome want, std::chrono::seconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      if (all(probe(source, 300ms), want)) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
-  }
   bool output_has(const std::string& text, std::chrono::seconds limit) {
     const auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
@@ -238,8 +206,7 @@ class WatchBanE2E : public testing::Test {
     return false;
   }
 
-  std::unique_ptr<test::NetnsPair> pair_;
-  std::unique_ptr<test::Listeners> listeners_;
+  std::unique_ptr<ban::e2e::MailNetns> net_;
   std::unique_ptr<Watcher> watcher_;
   std::filesystem::path dir_, log_;
   int metrics_port_ = 0;
@@ -247,17 +214,17 @@ class WatchBanE2E : public testing::Test {
 };
 
 TEST_F(WatchBanE2E, BruteForceIsBannedAdminIsNeverAndTheBanExpires) {
-  ASSERT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::open));
-  ASSERT_TRUE(all(probe("198.51.100.77"), ProbeOutcome::open));
+  ASSERT_TRUE(net_->all("198.51.100.10", ProbeOutcome::open));
+  ASSERT_TRUE(net_->all("198.51.100.77", ProbeOutcome::open));
   start_watcher("8s");
   if (HasFatalFailure()) return;
 
   for (int i = 0; i < 5; ++i) sasl_failure("198.51.100.10", "alice@example.org");
-  ASSERT_TRUE(becomes("198.51.100.10", ProbeOutcome::dropped, 5s))
+  ASSERT_TRUE(net_->becomes("198.51.100.10", ProbeOutcome::dropped, 5s))
       << "no ban within 5 s; watcher said:\n"
       << slurp(dir_ / "watch.out") << slurp(dir_ / "watch.err");
-  EXPECT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::dropped));
-  EXPECT_TRUE(all(probe("203.0.113.10"), ProbeOutcome::open));
+  EXPECT_TRUE(net_->all("198.51.100.10", ProbeOutcome::dropped));
+  EXPECT_TRUE(net_->all("203.0.113.10", ProbeOutcome::open));
   EXPECT_TRUE(
       output_has("ban: banned 198.51.100.10/32 for 8s (brute_force, account "
                  "alice@example.org, offence 1)",
@@ -271,33 +238,33 @@ TEST_F(WatchBanE2E, BruteForceIsBannedAdminIsNeverAndTheBanExpires) {
       "drop;\n"
       "  iif lo accept\n  ct state established,related accept\n  meta l4proto ipv6-icmp accept\n"
       "  tcp dport { 25, 587, 993 } accept\n }\n}\n";
-  ASSERT_TRUE(pair_->load_nft(policy).ok());
-  ASSERT_TRUE(pair_->load_nft(policy).ok());
-  EXPECT_TRUE(all(probe("198.51.100.10"), ProbeOutcome::dropped));
-  EXPECT_TRUE(all(probe("203.0.113.10"), ProbeOutcome::open));
+  ASSERT_TRUE(net_->pair().load_nft(policy).ok());
+  ASSERT_TRUE(net_->pair().load_nft(policy).ok());
+  EXPECT_TRUE(net_->all("198.51.100.10", ProbeOutcome::dropped));
+  EXPECT_TRUE(net_->all("203.0.113.10", ProbeOutcome::open));
 
   // The admin fails the same way: refused (said once), never banned, still connects.
   for (int i = 0; i < 12; ++i) sasl_failure("198.51.100.77", "admin@example.org");
   EXPECT_TRUE(output_has("refused to ban 198.51.100.77/32", 5s)) << slurp(dir_ / "watch.out");
-  EXPECT_TRUE(all(probe("198.51.100.77"), ProbeOutcome::open));
+  EXPECT_TRUE(net_->all("198.51.100.77", ProbeOutcome::open));
   EXPECT_EQ(metric("mailwarden_bans_refused_total"), 1);
   EXPECT_EQ(metric("mailwarden_bans_added_total{detector=\"brute_force\"}"), 1);
   EXPECT_EQ(metric("mailwarden_bans_active"), 1);
 
   // The 8 s ban ends by itself in the kernel.
-  EXPECT_TRUE(becomes("198.51.100.10", ProbeOutcome::open, 20s)) << "still banned after 20 s";
+  EXPECT_TRUE(net_->becomes("198.51.100.10", ProbeOutcome::open, 20s)) << "still banned after 20 s";
   EXPECT_TRUE(watcher_->running());
 }
 
 TEST_F(WatchBanE2E, Ipv6BanCoversTheSlash64) {
-  ASSERT_TRUE(all(probe("2001:db8:bad:1::99"), ProbeOutcome::open));
+  ASSERT_TRUE(net_->all("2001:db8:bad:1::99", ProbeOutcome::open));
   start_watcher("1h");
   if (HasFatalFailure()) return;
   for (int i = 0; i < 5; ++i) sasl_failure("2001:db8:bad:1::10", "carol@example.org");
-  ASSERT_TRUE(becomes("2001:db8:bad:1::10", ProbeOutcome::dropped, 5s))
+  ASSERT_TRUE(net_->becomes("2001:db8:bad:1::10", ProbeOutcome::dropped, 5s))
       << slurp(dir_ / "watch.out") << slurp(dir_ / "watch.err");
-  EXPECT_TRUE(all(probe("2001:db8:bad:1::99"), ProbeOutcome::dropped));  // same /64
-  EXPECT_TRUE(all(probe("2001:db8::2"), ProbeOutcome::open));
+  EXPECT_TRUE(net_->all("2001:db8:bad:1::99", ProbeOutcome::dropped));  // same /64
+  EXPECT_TRUE(net_->all("2001:db8::2", ProbeOutcome::open));
   EXPECT_TRUE(output_has("banned 2001:db8:bad:1::/64 for 1h", 2s)) << slurp(dir_ / "watch.out");
 }
 
