@@ -30,6 +30,10 @@ class BanBackend {
   virtual std::string describe(const BanChange& change) const = 0;
   // Creates the sets and the chain if needed (never dropping existing elements), then the ban.
   virtual Status apply(const BanChange& change) = 0;
+  // Several bans as one kernel transaction where the backend has one (one nft script, one
+  // ipset restore): a burst of findings costs one process run, not two per ban. The changes
+  // must not overlap one another (BanEngine::add_all makes sure of that).
+  virtual Status apply_all(const std::vector<BanChange>& changes) = 0;
   virtual Status remove(const Prefix& p) = 0;
   // Empties both ban sets; nothing else.
   virtual Status flush() = 0;

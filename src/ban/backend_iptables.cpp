@@ -264,9 +264,14 @@ class IptablesBackend final : public BanBackend {
     return out;
   }
 
-  Status apply(const BanChange& c) override {
+  Status apply(const BanChange& c) override { return apply_all({c}); }
+
+  Status apply_all(const std::vector<BanChange>& changes) override {
+    if (changes.empty()) return {};
     // Sets first: the chain's rules refer to them.
-    if (auto s = ipset_restore(ipset_input(c)); !s) return s;
+    std::string input = ipset_ensure_script();
+    for (const auto& c : changes) input += element_lines(c);
+    if (auto s = ipset_restore(input); !s) return s;
     for (Family f : {Family::v4, Family::v6})
       if (auto s = ensure_chain(f); !s) return s;
     return {};
@@ -291,8 +296,12 @@ class IptablesBackend final : public BanBackend {
   }
 
   static std::string ipset_input(const BanChange& c) {
+    return ipset_ensure_script() + element_lines(c);
+  }
+
+  static std::string element_lines(const BanChange& c) {
     const std::string_view set = ipset_of(c.prefix.addr.family);
-    std::string in = ipset_ensure_script();
+    std::string in;
     for (const auto& r : c.replaced) in += fmt::format("del {} {}\n", set, to_string(r));
     // With -exist an existing element gets the new timeout and comment: a repeat offence
     // restarts its ban.

@@ -108,20 +108,17 @@ class NftBackend final : public BanBackend {
   }
 
   std::string describe(const BanChange& c) const override {
-    const std::string_view set = set_of(c.prefix.addr.family);
-    const std::string elem = to_string(c.prefix);
-    std::string script = nft_ensure_script();
-    for (const auto& r : c.replaced)
-      script += fmt::format("delete element inet {} {} {{ {} }}\n", kBanTable, set, to_string(r));
-    // add (no-op if present) + delete + add: a repeat offence restarts the timeout and comment.
-    script += fmt::format("add element inet {0} {1} {{ {2} }}\n", kBanTable, set, elem);
-    script += fmt::format("delete element inet {0} {1} {{ {2} }}\n", kBanTable, set, elem);
-    script += fmt::format("add element inet {0} {1} {{ {2} timeout {3}s comment \"{4}\" }}\n",
-                          kBanTable, set, elem, c.timeout.count(), c.comment);
-    return script;
+    return nft_ensure_script() + element_lines(c);
   }
 
   Status apply(const BanChange& c) override { return script(describe(c)); }
+
+  Status apply_all(const std::vector<BanChange>& changes) override {
+    if (changes.empty()) return {};
+    std::string text = nft_ensure_script();
+    for (const auto& c : changes) text += element_lines(c);
+    return script(text);
+  }
 
   Status remove(const Prefix& p) override {
     return script(fmt::format("delete element inet {} {} {{ {} }}\n", kBanTable,
@@ -138,6 +135,19 @@ class NftBackend final : public BanBackend {
     std::vector<std::string> argv{nft_};
     argv.insert(argv.end(), args.begin(), args.end());
     return runner_.run(argv, in);
+  }
+  static std::string element_lines(const BanChange& c) {
+    const std::string_view set = set_of(c.prefix.addr.family);
+    const std::string elem = to_string(c.prefix);
+    std::string lines;
+    for (const auto& r : c.replaced)
+      lines += fmt::format("delete element inet {} {} {{ {} }}\n", kBanTable, set, to_string(r));
+    // add (no-op if present) + delete + add: a repeat offence restarts the timeout and comment.
+    lines += fmt::format("add element inet {0} {1} {{ {2} }}\n", kBanTable, set, elem);
+    lines += fmt::format("delete element inet {0} {1} {{ {2} }}\n", kBanTable, set, elem);
+    lines += fmt::format("add element inet {0} {1} {{ {2} timeout {3}s comment \"{4}\" }}\n",
+                         kBanTable, set, elem, c.timeout.count(), c.comment);
+    return lines;
   }
   Status script(const std::string& text) {
     auto r = run({"-f", "-"}, text);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "ban/backend.hpp"
@@ -499,83 +500,183 @@ void BanEngine::count_refusal() {
 }
 
 Result<BanResult> BanEngine::add(const BanRequest& req, const AllowList& allow) {
-  BanResult res;
-  res.prefix = effective_prefix(req.prefix);
-  if (const AllowEntry* e = allow.overlapping(res.prefix)) {
-    res.outcome = Outcome::refused;
-    res.message = fmt::format("refused: {} overlaps the allow-list entry {} ({})",
-                              to_string(res.prefix), to_string(e->prefix), e->why);
-    if (!req.dry_run) {
-      log_event("refused", res.prefix, res.message);
-      count_refusal();
+  return std::move(add_all({req}, allow).front());
+}
+
+namespace {
+
+bool overlaps(const Prefix& a, const Prefix& b) {
+  return AddressSet::of(a).contains(b) || AddressSet::of(b).contains(a);
+}
+
+}  // namespace
+
+std::vector<Result<BanResult>> BanEngine::add_all(const std::vector<BanRequest>& reqs,
+                                                  const AllowList& allow) {
+  std::vector<std::optional<Result<BanResult>>> out(reqs.size());
+  auto finish = [&] {
+    std::vector<Result<BanResult>> r;
+    r.reserve(out.size());
+    for (auto& o : out) r.push_back(std::move(*o));
+    return r;
+  };
+  // The allow-list first: a refusal never depends on the state file or the kernel.
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < reqs.size(); ++i) {
+    BanResult res;
+    res.prefix = effective_prefix(reqs[i].prefix);
+    if (const AllowEntry* e = allow.overlapping(res.prefix)) {
+      res.outcome = Outcome::refused;
+      res.message = fmt::format("refused: {} overlaps the allow-list entry {} ({})",
+                                to_string(res.prefix), to_string(e->prefix), e->why);
+      if (!reqs[i].dry_run) {
+        log_event("refused", res.prefix, res.message);
+        count_refusal();
+      }
+      out[i] = std::move(res);
+    } else {
+      todo.push_back(i);
     }
-    return res;
   }
+  if (todo.empty()) return finish();
+  auto fail_rest = [&](const Error& e) {
+    for (auto i : todo)
+      if (!out[i]) out[i] = e;
+  };
   auto state = load_state(state_file());
-  if (!state) return state.error();
+  if (!state) {
+    fail_rest(state.error());
+    return finish();
+  }
   auto be = backend();
-  if (!be) return be.error();
+  if (!be) {
+    fail_rest(be.error());
+    return finish();
+  }
   BanBackend& kernel = **be;
   const std::int64_t now = unix_of(clock_.now());
-  BanRecord* rec = state->find(res.prefix);
-  std::vector<std::int64_t> recent;
-  if (rec)
-    for (auto t : rec->recent)
-      if (t > now - o_.config.window.count()) recent.push_back(t);
-  res.offence = recent.size() + 1;
-  res.duration = req.duration ? *req.duration : o_.config.duration_for(res.offence);
-  if (res.duration > kernel.max_timeout()) {
-    res.message = fmt::format("{} is longer than the {} backend allows: banned for {}",
-                              format_duration(res.duration), kernel.name(),
-                              format_duration(kernel.max_timeout()));
-    res.duration = kernel.max_timeout();
-  }
-
-  // nft interval sets refuse overlapping elements, and with ipset a narrower ban inside a
-  // wider one would be dead weight: a wider existing ban already covers this one; narrower
-  // ones are replaced by it in the same change.
-  const Family fam = res.prefix.addr.family;
-  auto current = kernel.elements(fam);
-  if (!current) return current.error();
-  const AddressSet mine = AddressSet::of(res.prefix);
-  for (const auto& k : *current) {
-    if (k.prefix == res.prefix) continue;
-    if (AddressSet::of(k.prefix).contains(res.prefix)) {
-      res.outcome = Outcome::already_covered;
-      res.message = fmt::format("{} is already inside the active ban {}", to_string(res.prefix),
-                                to_string(k.prefix));
-      return res;
+  // The kernel's elements of each family, read once and kept up to date with what this call
+  // writes.
+  std::optional<std::vector<KernelBan>> current[2];
+  struct Pending {
+    std::size_t index;
+    BanResult res;
+    BanChange change;
+    std::vector<std::int64_t> recent;
+  };
+  std::vector<Pending> pending;
+  // Writes the pending bans in one transaction, then their records in one state save.
+  auto commit = [&]() -> void {
+    if (pending.empty()) return;
+    std::vector<BanChange> changes;
+    for (const auto& p : pending) changes.push_back(p.change);
+    Status applied = kernel.apply_all(changes);
+    if (applied) {
+      for (auto& p : pending) {
+        BanRecord* rec = state->find(p.res.prefix);
+        if (!rec) {
+          state->bans.push_back(BanRecord{p.res.prefix, 0, {}, "", "", now, now, now});
+          rec = &state->bans.back();
+        }
+        const BanRequest& req = reqs[p.index];
+        p.recent.push_back(now);
+        if (p.recent.size() > kMaxRecent)
+          p.recent.erase(p.recent.begin(), p.recent.end() - kMaxRecent);
+        rec->recent = std::move(p.recent);
+        rec->offences += 1;
+        rec->reason = req.reason.substr(0, kMaxText);
+        rec->account = req.account.substr(0, kMaxText);
+        rec->last = now;
+        rec->expires = now + p.res.duration.count();
+      }
+      applied = save_state(state_file(), *state);
     }
-    if (mine.contains(k.prefix)) res.replaced.push_back(k.prefix);
-  }
-  const BanChange change{res.prefix, res.duration,
-                         element_comment(req.reason, req.account, res.offence), res.replaced};
-  if (req.dry_run) {
-    res.outcome = Outcome::dry_run;
-    if (!res.message.empty()) res.message = "# " + res.message + "\n";
-    res.message += kernel.describe(change);
-    return res;
-  }
-  if (auto s = kernel.apply(change); !s) return s.error();
+    for (auto& p : pending) {
+      if (!applied) {
+        out[p.index] = applied.error();
+        continue;
+      }
+      log_event(
+          "banned", p.res.prefix,
+          fmt::format("{} for {} ({}){}", p.change.comment, format_duration(p.res.duration),
+                      kernel.name(), p.res.replaced.empty() ? "" : "; replaced narrower bans"));
+      p.res.outcome = Outcome::banned;
+      out[p.index] = std::move(p.res);
+    }
+    pending.clear();
+    // What was written changes the kernel's view: read it again when next needed.
+    current[0].reset();
+    current[1].reset();
+  };
 
-  if (!rec) {
-    state->bans.push_back(BanRecord{res.prefix, 0, {}, "", "", now, now, now});
-    rec = &state->bans.back();
+  for (const std::size_t i : todo) {
+    const BanRequest& req = reqs[i];
+    BanResult res;
+    res.prefix = effective_prefix(req.prefix);
+    // A ban overlapping one written in this call waits for that one to be in the kernel, so
+    // that each is decided against the other exactly as two separate calls would be.
+    for (const auto& p : pending) {
+      if (overlaps(p.res.prefix, res.prefix)) {
+        commit();
+        break;
+      }
+    }
+    const Family fam = res.prefix.addr.family;
+    auto& cur = current[fam == Family::v4 ? 0 : 1];
+    if (!cur) {
+      auto listed = kernel.elements(fam);
+      if (!listed) {
+        out[i] = listed.error();
+        continue;
+      }
+      cur = std::move(*listed);
+    }
+    const BanRecord* rec = state->find(res.prefix);
+    std::vector<std::int64_t> recent;
+    if (rec)
+      for (auto t : rec->recent)
+        if (t > now - o_.config.window.count()) recent.push_back(t);
+    res.offence = recent.size() + 1;
+    res.duration = req.duration ? *req.duration : o_.config.duration_for(res.offence);
+    if (res.duration > kernel.max_timeout()) {
+      res.message = fmt::format("{} is longer than the {} backend allows: banned for {}",
+                                format_duration(res.duration), kernel.name(),
+                                format_duration(kernel.max_timeout()));
+      res.duration = kernel.max_timeout();
+    }
+    // nft interval sets refuse overlapping elements, and with ipset a narrower ban inside a
+    // wider one would be dead weight: a wider existing ban already covers this one; narrower
+    // ones are replaced by it in the same change.
+    const AddressSet mine = AddressSet::of(res.prefix);
+    bool covered = false;
+    for (const auto& k : *cur) {
+      if (k.prefix == res.prefix) continue;
+      if (AddressSet::of(k.prefix).contains(res.prefix)) {
+        res.outcome = Outcome::already_covered;
+        res.message = fmt::format("{} is already inside the active ban {}", to_string(res.prefix),
+                                  to_string(k.prefix));
+        covered = true;
+        break;
+      }
+      if (mine.contains(k.prefix)) res.replaced.push_back(k.prefix);
+    }
+    if (covered) {
+      out[i] = std::move(res);
+      continue;
+    }
+    BanChange change{res.prefix, res.duration,
+                     element_comment(req.reason, req.account, res.offence), res.replaced};
+    if (req.dry_run) {
+      res.outcome = Outcome::dry_run;
+      if (!res.message.empty()) res.message = "# " + res.message + "\n";
+      res.message += kernel.describe(change);
+      out[i] = std::move(res);
+      continue;
+    }
+    pending.push_back(Pending{i, std::move(res), std::move(change), std::move(recent)});
   }
-  recent.push_back(now);
-  if (recent.size() > kMaxRecent) recent.erase(recent.begin(), recent.end() - kMaxRecent);
-  rec->recent = std::move(recent);
-  rec->offences += 1;
-  rec->reason = req.reason.substr(0, kMaxText);
-  rec->account = req.account.substr(0, kMaxText);
-  rec->last = now;
-  rec->expires = now + res.duration.count();
-  if (auto s = save_state(state_file(), *state); !s) return s.error();
-  log_event("banned", res.prefix,
-            fmt::format("{} for {} ({}){}", change.comment, format_duration(res.duration),
-                        kernel.name(), res.replaced.empty() ? "" : "; replaced narrower bans"));
-  res.outcome = Outcome::banned;
-  return res;
+  commit();
+  return finish();
 }
 
 Status BanEngine::del(const Prefix& given) {

@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 namespace mw::ban {
@@ -193,8 +194,8 @@ std::size_t BanDriver::active() const {
   }));
 }
 
-BanAction BanDriver::one(const logs::Finding& f, const std::string& address) {
-  BanAction a;
+std::optional<BanRequest> BanDriver::prepare(const logs::Finding& f, const std::string& address,
+                                             BanAction& a) {
   a.detector = f.detector;
   a.address = address;
   a.account = f.account;
@@ -203,26 +204,24 @@ BanAction BanDriver::one(const logs::Finding& f, const std::string& address) {
     a.kind = BanAction::Kind::invalid;
     a.message = parsed.error().message;
     metrics_.error();
-    return a;
+    return std::nullopt;
   }
   const Prefix host{*parsed, parsed->family == Family::v4 ? 32 : 128};
   a.prefix = engine_.effective_prefix(host);
-  const auto now = clock_.now();
-  const auto until = [&](Seconds s) { return now + s; };
   // The allow-list is the engine's to enforce; asking it first keeps a refused address from
-  // using up the rate limit. The engine checks again in add().
+  // using up the rate limit. The engine checks again in add_all().
   if (const AllowEntry* e = allow_.overlapping(a.prefix)) {
     a.kind = BanAction::Kind::refused;
     a.message =
         fmt::format("it overlaps the allow-list entry {} ({})", to_string(e->prefix), e->why);
     metrics_.refused();
     remember(a.prefix, a.kind, Clock::time_point::max());
-    return a;
+    return std::nullopt;
   }
   if (!bucket_.take()) {
     a.kind = BanAction::Kind::rate_limited;
     metrics_.rate_limited();
-    return a;
+    return std::nullopt;
   }
   BanRequest req;
   req.prefix = host;
@@ -230,13 +229,18 @@ BanAction BanDriver::one(const logs::Finding& f, const std::string& address) {
   req.reason = std::string(logs::name_of(f.detector));
   req.account = f.account;
   req.dry_run = o_.dry_run;
-  auto r = engine_.add(req, allow_);
+  return req;
+}
+
+void BanDriver::conclude(const logs::Finding& f, const Result<BanResult>& r, BanAction& a) {
+  const auto now = clock_.now();
+  const auto until = [&](Seconds s) { return now + s; };
   if (!r) {
     a.kind = BanAction::Kind::error;
     a.message = r.error().message;
     metrics_.error();
     remember(a.prefix, a.kind, until(o_.error_backoff));
-    return a;
+    return;
   }
   a.prefix = r->prefix;
   a.duration = r->duration;
@@ -263,28 +267,49 @@ BanAction BanDriver::one(const logs::Finding& f, const std::string& address) {
       remember(a.prefix, a.kind, Clock::time_point::max());
       break;
   }
-  return a;
 }
 
 std::vector<BanAction> BanDriver::on_finding(const logs::Finding& f) {
-  if (f.alert_count <= 1) metrics_.finding(f.detector);  // not again when it grows
+  return on_findings({f});
+}
+
+std::vector<BanAction> BanDriver::on_findings(const std::vector<logs::Finding>& findings) {
   std::vector<BanAction> out;
-  if (!o_.detectors[f.detector]) return out;
   tick();
   const auto now = clock_.now();
-  // The first kMaxListed sources, then any added since the last report (a grown botnet).
-  std::vector<std::string> addresses = f.source_ips;
-  for (const auto& a : f.new_source_ips)
-    if (std::find(addresses.begin(), addresses.end(), a) == addresses.end()) addresses.push_back(a);
-  for (const auto& address : addresses) {
-    // One /64 for several addresses of one finding, and findings repeating an address that
-    // is banned (or refused, or failing) already: nothing new to do.
-    if (auto parsed = parse_address(address)) {
-      const Prefix host{*parsed, parsed->family == Family::v4 ? 32 : 128};
-      auto it = seen_.find(to_string(engine_.effective_prefix(host)));
-      if (it != seen_.end() && it->second.until > now) continue;
+  std::vector<BanRequest> requests;
+  std::vector<std::pair<std::size_t, const logs::Finding*>> asked;  // action index, finding
+  std::set<std::string> this_call;  // effective prefixes already handled in this call
+  for (const auto& f : findings) {
+    if (f.alert_count <= 1) metrics_.finding(f.detector);  // not again when it grows
+    if (!o_.detectors[f.detector]) continue;
+    // The first kMaxListed sources, then any added since the last report (a grown botnet).
+    std::vector<std::string> addresses = f.source_ips;
+    for (const auto& a : f.new_source_ips)
+      if (std::find(addresses.begin(), addresses.end(), a) == addresses.end())
+        addresses.push_back(a);
+    for (const auto& address : addresses) {
+      // One /64 for several addresses of one finding, and findings repeating an address that
+      // is banned (or refused, or failing) already: nothing new to do.
+      if (auto parsed = parse_address(address)) {
+        const Prefix host{*parsed, parsed->family == Family::v4 ? 32 : 128};
+        const std::string key = to_string(engine_.effective_prefix(host));
+        auto it = seen_.find(key);
+        if (it != seen_.end() && it->second.until > now) continue;
+        if (!this_call.insert(key).second) continue;
+      }
+      BanAction a;
+      if (auto req = prepare(f, address, a)) {
+        requests.push_back(std::move(*req));
+        asked.emplace_back(out.size(), &f);
+      }
+      out.push_back(std::move(a));
     }
-    out.push_back(one(f, address));
+  }
+  if (!requests.empty()) {
+    const auto results = engine_.add_all(requests, allow_);
+    for (std::size_t k = 0; k < asked.size(); ++k)
+      conclude(*asked[k].second, results[k], out[asked[k].first]);
   }
   metrics_.set_active(active());
   return out;

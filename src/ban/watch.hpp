@@ -131,6 +131,9 @@ class BanDriver {
   // reason = the detector's name, account = the attacked account. Addresses already handled
   // (banned and not yet expired, refused, in error backoff) give no action.
   std::vector<BanAction> on_finding(const logs::Finding& f);
+  // The same for several findings at once, with every ban among them written in one kernel
+  // transaction (BanEngine::add_all): what the watch loop uses when findings come in bursts.
+  std::vector<BanAction> on_findings(const std::vector<logs::Finding>& findings);
 
   // Forgets expired entries and updates the bans_active gauge; the watch loop calls it now
   // and then (on_finding calls it too).
@@ -144,7 +147,11 @@ class BanDriver {
     BanAction::Kind kind;
     Clock::time_point until;  // time_point::max() for refused
   };
-  BanAction one(const logs::Finding& f, const std::string& address);
+  // The checks before the engine (address, allow-list, rate limit): a request, or nothing
+  // with `a` saying why.
+  std::optional<BanRequest> prepare(const logs::Finding& f, const std::string& address,
+                                    BanAction& a);
+  void conclude(const logs::Finding& f, const Result<BanResult>& r, BanAction& a);
   void remember(const Prefix& p, BanAction::Kind kind, Clock::time_point until);
 
   BanEngine& engine_;

@@ -1,8 +1,6 @@
 // `mailwarden logs report` and `mailwarden logs watch`: wiring from the command line to the
 // readers, the Analyzer and the renderers.
 #include <fmt/format.h>
-#include <poll.h>
-#include <sys/inotify.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -31,6 +29,7 @@
 #include "logs/follow.hpp"
 #include "logs/geoip.hpp"
 #include "logs/input.hpp"
+#include "logs/live_reader.hpp"
 #include "logs/merge.hpp"
 #include "logs/parse_line.hpp"
 #include "logs/reader.hpp"
@@ -343,45 +342,6 @@ std::unique_ptr<Banning> setup_banning(const LogsOptions& o) {
   return b;
 }
 
-// Wakes the watch loop when a watched file's directory changes (a write, a rotation), so
-// that a ban follows its log line by milliseconds; `interval` stays the upper bound.
-class WriteWaiter {
- public:
-  explicit WriteWaiter(const std::vector<std::string>& paths) {
-    fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd_ < 0) return;
-    for (const auto& p : paths) {
-      auto dir = std::filesystem::path(p).parent_path();
-      if (dir.empty()) dir = ".";
-      // The directory, not the file: it also sees the file being replaced or created.
-      inotify_add_watch(fd_, dir.c_str(),
-                        IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF);
-    }
-  }
-  ~WriteWaiter() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  WriteWaiter(const WriteWaiter&) = delete;
-  WriteWaiter& operator=(const WriteWaiter&) = delete;
-  // Up to `timeout` for a change; without inotify, a short sleep instead.
-  void wait(std::chrono::duration<double> timeout) {
-    if (fd_ < 0) {
-      std::this_thread::sleep_for(std::min(timeout, std::chrono::duration<double>(0.05)));
-      return;
-    }
-    pollfd p{fd_, POLLIN, 0};
-    const int ms = static_cast<int>(std::max(1.0, timeout.count() * 1000));
-    if (::poll(&p, 1, ms) > 0) {
-      alignas(inotify_event) char buf[4096];
-      while (::read(fd_, buf, sizeof buf) > 0) {
-      }
-    }
-  }
-
- private:
-  int fd_ = -1;
-};
-
 void report_ban(const LogsOptions& o, const std::string& text) {
   const std::string line = "ban: " + text;
   fmt::print("{}\n", line);
@@ -442,13 +402,15 @@ class BanWorker {
         l.lock();
         continue;
       }
-      logs::Finding f = std::move(queue_.front());
-      queue_.pop_front();
+      // Everything waiting goes in one batch: one nft run for a burst, not two per ban.
+      std::vector<logs::Finding> batch(std::make_move_iterator(queue_.begin()),
+                                       std::make_move_iterator(queue_.end()));
+      queue_.clear();
       l.unlock();
-      for (const auto& a : b_.driver->on_finding(f))
+      for (const auto& a : b_.driver->on_findings(batch))
         report_ban(o_, ban::describe(a, b_.options.bans_per_minute));
       l.lock();
-      --pending_;
+      pending_ -= batch.size();
       idle_.notify_all();
     }
   }
@@ -482,15 +444,12 @@ int run_watch(const LogsOptions& o) {
     auto zone = logs::make_time_zone(o.tz);
     if (!zone) throw Failure{fmt::format("--tz: {}", zone.error().message)};
     logs::Analyzer analyzer(s.catalog, s.analyzer);
-    std::vector<std::unique_ptr<logs::Follower>> followers;
     std::vector<std::unique_ptr<logs::ParseContext>> contexts;
     const auto now = std::chrono::system_clock::now();
     const std::time_t tt = std::chrono::system_clock::to_time_t(now);
     std::tm tm{};
     localtime_r(&tt, &tm);
-    for (const auto& path : o.inputs) {
-      followers.push_back(std::make_unique<logs::Follower>(
-          path, o.from_start ? logs::Follower::Start::at_start : logs::Follower::Start::at_end));
+    for (std::size_t i = 0; i < o.inputs.size(); ++i) {
       contexts.push_back(std::make_unique<logs::ParseContext>(
           **zone, logs::YearInference(tm.tm_year + 1900, tm.tm_mon + 1),
           logs::TrustedProxies(s.trusted)));
@@ -499,29 +458,28 @@ int run_watch(const LogsOptions& o) {
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     const auto started = std::chrono::steady_clock::now();
-    std::vector<std::uint64_t> line_numbers(followers.size(), 0);
     auto last_expire = started;
     logs::Timestamp latest;  // the latest line time seen
-    std::unique_ptr<WriteWaiter> waiter;
     std::unique_ptr<BanWorker> worker;
-    if (banning) {
-      waiter = std::make_unique<WriteWaiter>(o.inputs);
-      worker = std::make_unique<BanWorker>(*banning, o);
-    }
+    if (banning) worker = std::make_unique<BanWorker>(*banning, o);
+    // Reading and parsing run on the reader's thread, the analysis here: the two overlap.
+    logs::LiveReader::Options ro;
+    ro.from_start = o.from_start;
+    ro.interval = std::chrono::duration<double>(o.interval);
+    ro.keep = [](const logs::Event& e) { return logs::Analyzer::wants(e); };
+    logs::LiveReader reader(o.inputs, std::move(contexts), ro);
     while (!g_stop) {
-      bool read_any = false, behind = false;
-      for (std::size_t i = 0; i < followers.size(); ++i) {
-        const auto lines = followers[i]->poll();
-        read_any = read_any || !lines.empty();
-        behind = behind || followers[i]->behind();
-        metrics.line_read(lines.size());
-        for (const auto& line : lines) {
-          ++line_numbers[i];
-          const logs::Event e = logs::parse_line(line, *contexts[i]);
-          if (e.has_time && e.time > latest) latest = e.time;
-          if (logs::Analyzer::wants(e))
-            analyzer.add(e, logs::Position{static_cast<std::uint32_t>(i), line_numbers[i]});
-        }
+      // Short waits: a signal, --run-for and the expiry are looked at between batches.
+      auto batch = reader.next(std::chrono::milliseconds(100));
+      bool drained = false;
+      if (batch) {
+        drained = batch->drained;
+        metrics.line_read(batch->lines_read);
+        if (batch->has_time && batch->latest > latest) latest = batch->latest;
+        const auto input = static_cast<std::uint32_t>(batch->input);
+        for (std::size_t k = 0; k < batch->events.size(); ++k)
+          analyzer.add(batch->events[k], logs::Position{input, batch->line_numbers[k]});
+        reader.recycle(std::move(batch));
       }
       for (const auto& f : analyzer.take_alerts()) {
         const std::string line = alert_line(f);
@@ -560,16 +518,10 @@ int run_watch(const LogsOptions& o) {
         analyzer.expire(latest);
       }
       if (o.run_for > 0 && std::chrono::duration<double>(t - started).count() >= o.run_for) break;
-      if (o.exit_when_drained && !read_any && !behind) {
+      if (o.exit_when_drained && drained) {
         if (worker) worker->wait_idle();
         break;
       }
-      if (!banning) {
-        std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
-        continue;
-      }
-      // More text waiting: read on at once; otherwise until the next write.
-      if (!behind) waiter->wait(std::chrono::duration<double>(o.interval));
     }
     if (worker) worker->finish();
     if (banning) {

@@ -30,7 +30,7 @@ struct CommandOptions {
 };
 
 // argv[0] is looked up in PATH when it has no slash. An Error only when the command could not
-// be started at all (not found, fork failed); a non-zero exit is a CommandOutput.
+// be started at all (not found, spawn failed); a non-zero exit is a CommandOutput.
 Result<CommandOutput> run_command(const std::vector<std::string>& argv,
                                   const CommandOptions& options = {});
 

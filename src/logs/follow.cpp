@@ -72,28 +72,30 @@ bool Follower::open_path(bool at_end) {
   return true;
 }
 
-void Follower::flush_partial(std::vector<std::string>& out) {
-  if (!partial_.empty()) out.push_back(std::move(partial_));
+void Follower::flush_partial(LineBatch& out) {
+  if (!partial_.empty()) out.add(partial_);
   partial_.clear();
   skipping_ = false;
 }
 
-void Follower::take(const char* p, std::size_t n, std::vector<std::string>& out) {
+void Follower::take(const char* p, std::size_t n, LineBatch& out) {
   while (n > 0) {
     const auto* nl = static_cast<const char*>(std::memchr(p, '\n', n));
     const std::size_t len = nl != nullptr ? static_cast<std::size_t>(nl - p) : n;
     if (skipping_) {
       if (nl == nullptr) return;
       skipping_ = false;
+    } else if (nl != nullptr && partial_.empty()) {
+      out.add(std::string_view(p, std::min(len, kKeepBytes)));  // the common case: whole
     } else {
       const std::size_t room = kKeepBytes - partial_.size();
       partial_.append(p, std::min(len, room));
       if (nl != nullptr) {
-        out.push_back(std::move(partial_));
+        out.add(partial_);
         partial_.clear();
       } else if (len > room) {
         // Longer than we keep, and not finished: out now, cut; the rest is skipped.
-        out.push_back(std::move(partial_));
+        out.add(partial_);
         partial_.clear();
         skipping_ = true;
         return;
@@ -105,7 +107,7 @@ void Follower::take(const char* p, std::size_t n, std::vector<std::string>& out)
   }
 }
 
-void Follower::drain(std::vector<std::string>& out, std::size_t& budget) {
+void Follower::drain(LineBatch& out, std::size_t& budget) {
   struct stat st {};
   if (::fstat(fd_, &st) == 0 && static_cast<std::uint64_t>(st.st_size) < offset_) {
     // Truncated in place (copytruncate): what follows is new text from the start.
@@ -133,24 +135,32 @@ void Follower::drain(std::vector<std::string>& out, std::size_t& budget) {
 }
 
 std::vector<std::string> Follower::poll(std::size_t max_bytes) {
+  LineBatch batch;
+  poll(batch, max_bytes);
   std::vector<std::string> out;
+  out.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) out.emplace_back(batch.line(i));
+  return out;
+}
+
+void Follower::poll(LineBatch& out, std::size_t max_bytes) {
+  out.clear();
   behind_ = false;
   std::size_t budget = std::max<std::size_t>(max_bytes, 1);
-  if (fd_ < 0 && !open_path(false)) return out;
+  if (fd_ < 0 && !open_path(false)) return;
   // A few rounds at most: each one finishes a file that has been replaced.
   for (int round = 0; round < 4; ++round) {
     struct stat st {};
     const bool replaced =
         ::stat(path_.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != ino_);
     drain(out, budget);
-    if (behind_ || !replaced) return out;
+    if (behind_ || !replaced) return;
     // The old file is done (its writer has moved on): its unfinished last line is a line.
     flush_partial(out);
     close_file();
     ++rotations_;
-    if (!open_path(false)) return out;
+    if (!open_path(false)) return;
   }
-  return out;
 }
 
 }  // namespace mw::logs

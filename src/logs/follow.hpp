@@ -8,9 +8,30 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mw::logs {
+
+// Lines back to back in one buffer: what a poll returns without one allocation per line.
+struct LineBatch {
+  std::string text;
+  std::vector<std::size_t> ends;  // the end of each line in `text`
+  std::size_t size() const { return ends.size(); }
+  bool empty() const { return ends.empty(); }
+  std::string_view line(std::size_t i) const {
+    const std::size_t begin = i == 0 ? 0 : ends[i - 1];
+    return std::string_view(text).substr(begin, ends[i] - begin);
+  }
+  void add(std::string_view l) {
+    text.append(l);
+    ends.push_back(text.size());
+  }
+  void clear() {
+    text.clear();
+    ends.clear();
+  }
+};
 
 class Follower {
  public:
@@ -32,6 +53,8 @@ class Follower {
   // bytes (parse_line counts it too_long); the rest of it is skipped. At most `max_bytes` are
   // read per call: behind() says whether more is waiting.
   std::vector<std::string> poll(std::size_t max_bytes = 4 << 20);
+  // The same, appended to `out` (cleared first).
+  void poll(LineBatch& out, std::size_t max_bytes = 4 << 20);
 
   const std::string& path() const { return path_; }
   bool is_open() const { return fd_ >= 0; }
@@ -46,9 +69,9 @@ class Follower {
   bool open_path(bool at_end);
   void close_file();
   // Reads from offset_ to the end of the open file (within the budget) into `out`.
-  void drain(std::vector<std::string>& out, std::size_t& budget);
-  void take(const char* p, std::size_t n, std::vector<std::string>& out);
-  void flush_partial(std::vector<std::string>& out);
+  void drain(LineBatch& out, std::size_t& budget);
+  void take(const char* p, std::size_t n, LineBatch& out);
+  void flush_partial(LineBatch& out);
 
   std::string path_;
   int fd_ = -1;

@@ -396,6 +396,72 @@ TEST_F(EngineTest, NftFailureLeavesStateUntouched) {
   EXPECT_FALSE(std::filesystem::exists(e.state_file()));
 }
 
+TEST_F(EngineTest, AddAllWritesABurstAsOneTransactionAndOneSave) {
+  auto e = engine();
+  std::vector<BanRequest> reqs = {
+      {pfx("203.0.113.9"), std::nullopt, "brute_force", "a@example.com", false},
+      {pfx("192.0.2.1"), std::nullopt, "brute_force", "b@example.com", false},  // allow-listed
+      {pfx("2001:db8:5:6::9"), std::nullopt, "password_spray", "", false},
+      {pfx("198.51.100.7"), Seconds(120), "brute_force", "c@example.com", false},
+  };
+  auto rs = e.add_all(reqs, allow);
+  ASSERT_EQ(rs.size(), 4u);
+  for (auto& r : rs) ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(rs[0]->outcome, Outcome::banned);
+  EXPECT_EQ(rs[1]->outcome, Outcome::refused);
+  EXPECT_EQ(rs[2]->outcome, Outcome::banned);
+  EXPECT_EQ(rs[2]->prefix, pfx("2001:db8:5:6::/64"));
+  EXPECT_EQ(rs[3]->duration, Seconds(120));
+  // One script for the three bans; one listing per family.
+  ASSERT_EQ(run.scripts.size(), 1u);
+  EXPECT_EQ(run.lists, 2u);
+  for (const char* want :
+       {"ban4 { 203.0.113.9/32 timeout 3600s comment \"brute_force; a@example.com; offence 1\"",
+        "ban6 { 2001:db8:5:6::/64 timeout", "ban4 { 198.51.100.7/32 timeout 120s"})
+    EXPECT_NE(run.scripts[0].find(want), std::string::npos) << want << "\n" << run.scripts[0];
+  EXPECT_EQ(run.scripts[0].find("192.0.2.1"), std::string::npos);
+  auto st = load_state(e.state_file());
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->bans.size(), 3u);
+  EXPECT_EQ(st->refused, 1u);
+}
+
+TEST_F(EngineTest, AddAllDecidesOverlapsAsSeparateCallsWould) {
+  auto e = engine();
+  // The same address twice in one burst: the second is its second offence, written after the
+  // first, exactly as two add() calls.
+  std::vector<BanRequest> reqs = {
+      {pfx("203.0.113.9"), std::nullopt, "brute_force", "a@example.com", false},
+      {pfx("203.0.113.9"), std::nullopt, "password_spray", "", false},
+  };
+  auto rs = e.add_all(reqs, allow);
+  ASSERT_TRUE(rs[0].ok() && rs[1].ok());
+  EXPECT_EQ(rs[0]->offence, 1u);
+  EXPECT_EQ(rs[1]->offence, 2u);
+  EXPECT_EQ(rs[1]->duration, Seconds(6 * 3600));
+  EXPECT_EQ(run.scripts.size(), 2u);
+  auto st = load_state(e.state_file());
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ(st->bans.size(), 1u);
+  EXPECT_EQ(st->bans[0].offences, 2u);
+  EXPECT_EQ(st->bans[0].reason, "password_spray");
+}
+
+TEST_F(EngineTest, AddAllFailureFailsTheWholeTransactionAndKeepsTheState) {
+  run.nft_fails = true;
+  auto e = engine();
+  auto rs = e.add_all({{pfx("203.0.113.9"), std::nullopt, "x", "", false},
+                       {pfx("203.0.113.10"), std::nullopt, "x", "", false},
+                       {pfx("203.0.113.11"), std::nullopt, "x", "", true}},  // dry run
+                      allow);
+  ASSERT_EQ(rs.size(), 3u);
+  EXPECT_FALSE(rs[0].ok());
+  EXPECT_FALSE(rs[1].ok());
+  ASSERT_TRUE(rs[2].ok());
+  EXPECT_EQ(rs[2]->outcome, Outcome::dry_run);
+  EXPECT_FALSE(std::filesystem::exists(e.state_file()));
+}
+
 TEST_F(EngineTest, NoTableIsNoBansButAMissingNftIsAnError) {
   auto e = engine();
   run.list_fails = 1;

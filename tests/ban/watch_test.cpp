@@ -124,6 +124,33 @@ TEST(BanDriver, BansEachSourceOnceWithDetectorAndAccount) {
   EXPECT_EQ(acts[0].duration, 6 * 3600s);
 }
 
+// A burst of findings handed over at once (the watch loop drains its queue this way): every
+// ban in one nft script, an address named by two findings banned once, the allow-list
+// refusing as always.
+TEST(BanDriver, ABurstOfFindingsIsOneKernelTransaction) {
+  Rig r;
+  const std::vector<logs::Finding> burst = {
+      finding(Detector::brute_force, {"203.0.113.7"}, "alice@example.org"),
+      finding(Detector::password_spray, {"203.0.113.7", "203.0.113.8", "192.0.2.9"}),
+      finding(Detector::outbound_burst, {"203.0.113.20"}, "bob@example.org"),  // alerts only
+      finding(Detector::compromised_login, {"2001:db8:1:2::5"}, "carol@example.org"),
+  };
+  auto acts = r.driver->on_findings(burst);
+  ASSERT_EQ(kinds(acts), (std::vector{BanAction::Kind::banned, BanAction::Kind::banned,
+                                      BanAction::Kind::refused, BanAction::Kind::banned}));
+  EXPECT_EQ(acts[0].detector, Detector::brute_force);
+  EXPECT_EQ(acts[1].address, "203.0.113.8");
+  EXPECT_EQ(to_string(acts[3].prefix), "2001:db8:1:2::/64");
+  ASSERT_EQ(r.runner.scripts.size(), 1u);
+  EXPECT_EQ(r.scripts_with("203.0.113.7/32 timeout"), 1u);
+  EXPECT_EQ(r.scripts_with("203.0.113.8/32 timeout"), 1u);
+  EXPECT_EQ(r.scripts_with("203.0.113.20"), 0u);
+  EXPECT_EQ(r.metrics.added(Detector::brute_force), 1u);
+  EXPECT_EQ(r.metrics.added(Detector::password_spray), 1u);
+  EXPECT_EQ(r.metrics.refused_count(), 1u);
+  EXPECT_EQ(r.driver->active(), 3u);
+}
+
 // A botnet that grows after its finding was reported: the Analyzer reports the finding again
 // with the newcomers in new_source_ips (past the 50 listed); they are banned, the finding is
 // not counted twice.
@@ -191,7 +218,8 @@ TEST(BanDriver, RateLimitDropsAndCountsThenRefills) {
   EXPECT_EQ(r.metrics.rate_limited_count(), 2u);
   // Dropped, not queued: nothing happens for them later by itself...
   r.clock.advance(30s);  // one token back (2 per minute)
-  EXPECT_EQ(r.runner.scripts.size(), 2u);
+  ASSERT_EQ(r.runner.scripts.size(), 1u);  // the two bans, in one transaction
+  EXPECT_EQ(r.scripts_with("203.0.113.3"), 0u);
   // ...but a new finding naming one of them may ban it now.
   acts = r.driver->on_finding(finding(Detector::password_spray, {"203.0.113.3", "203.0.113.4"}));
   EXPECT_EQ(kinds(acts), (std::vector{BanAction::Kind::banned, BanAction::Kind::rate_limited}));

@@ -7,6 +7,9 @@
 #include <string>
 #include <thread>
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include "core/subprocess.hpp"
 
 namespace mw {
@@ -222,6 +225,42 @@ TEST(RunCommand, ChildRunsInItsOwnProcessGroup) {
   auto nl = r->out.find('\n');
   ASSERT_NE(nl, std::string::npos);
   EXPECT_EQ(r->out.substr(0, nl + 1), r->out.substr(nl + 1)) << r->out;
+}
+
+TEST(RunCommand, ParentDescriptorsDoNotLeakIntoTheChild) {
+  // A descriptor opened without O_CLOEXEC, at a number the child would not use itself.
+  const int fd = ::dup2(STDERR_FILENO, 57);
+  ASSERT_EQ(fd, 57);
+  auto r = run_command({"sh", "-c", "test -e /proc/$$/fd/57 && echo leaked || echo closed"});
+  ::close(fd);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->out, "closed\n");
+}
+
+TEST(RunCommand, ChildStartsWithDefaultSignalsAndAnEmptyMask) {
+  // The parent ignores SIGHUP and blocks SIGUSR1; the command must see neither.
+  struct sigaction ign {
+  }, old{};
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  ASSERT_EQ(::sigaction(SIGHUP, &ign, &old), 0);
+  sigset_t block, old_mask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR1);
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &block, &old_mask), 0);
+  // The command itself reads its status (a shell would block signals around its own forks).
+  auto r = run_command({"grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"});
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  ::sigaction(SIGHUP, &old, nullptr);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  // Masks are hexadecimal bit sets, bit (signal - 1): SIGHUP is 0x1, SIGUSR1 0x200.
+  auto mask = [&](const std::string& name) -> unsigned long long {
+    const auto at = r->out.find(name + ":\t");
+    if (at == std::string::npos) return ~0ULL;
+    return std::stoull(r->out.substr(at + name.size() + 2), nullptr, 16);
+  };
+  EXPECT_EQ(mask("SigIgn") & 0x1, 0u) << r->out;
+  EXPECT_EQ(mask("SigBlk") & 0x200, 0u) << r->out;
 }
 
 TEST(CommandLine, PlainArgumentsStayPlain) {
