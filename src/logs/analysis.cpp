@@ -10,12 +10,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <deque>
+#include <iterator>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "logs/detector_catalog.hpp"
+#include "logs/flat_table.hpp"
 
 namespace mw::logs {
 
@@ -69,17 +72,31 @@ struct StringHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
-template <class V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
-// `s` in lower case, in `buf` (reused: no allocation once it is large enough).
+// `s` in lower case: `s` itself when it has no upper-case letter (the usual case: no copy),
+// else a copy in `buf` (reused: no allocation once it is large enough).
 std::string_view lower_into(std::string_view s, std::string& buf) {
+  std::size_t i = 0;
+  while (i < s.size() && !(s[i] >= 'A' && s[i] <= 'Z')) ++i;
+  if (i == s.size()) return s;
   buf.assign(s);
-  for (char& c : buf)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  for (std::size_t j = i; j < buf.size(); ++j)
+    if (buf[j] >= 'A' && buf[j] <= 'Z') buf[j] = static_cast<char>(buf[j] - 'A' + 'a');
   return buf;
 }
+
+// A set of strings with the flat table's cheap lookups (see flat_table.hpp).
+class FlatStringSet {
+ public:
+  bool contains(std::string_view s) const { return map_.contains(s); }
+  void insert(std::string_view s) { map_.try_emplace(s); }
+  std::size_t size() const { return map_.size(); }
+
+ private:
+  struct None {};
+  FlatStringMap<None, true> map_;  // the keys in the index: a lookup reads one cache line
+};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -112,12 +129,14 @@ class MinuteWindow {
     advance(minute);
     // Older than the window (a late, pending message): outside, not counted.
     if (minute <= newest_ - minutes_) return;
-    auto it = std::find_if(buckets_.rbegin(), buckets_.rend(),
-                           [&](const auto& b) { return b.first <= minute; });
-    if (it != buckets_.rend() && it->first == minute) {
-      for (std::size_t i = 0; i < N; ++i) it->second[i] += v[i];
+    // The buckets are in minute order; the current minute is almost always the last one.
+    auto it = buckets_.end();
+    while (it != buckets_.begin() + static_cast<std::ptrdiff_t>(head_) && (it - 1)->first > minute)
+      --it;
+    if (it != buckets_.begin() + static_cast<std::ptrdiff_t>(head_) && (it - 1)->first == minute) {
+      for (std::size_t i = 0; i < N; ++i) (it - 1)->second[i] += v[i];
     } else {
-      buckets_.insert(it.base(), {minute, v});
+      buckets_.insert(it, {minute, v});
     }
     for (std::size_t i = 0; i < N; ++i) sum_[i] += v[i];
   }
@@ -125,19 +144,29 @@ class MinuteWindow {
   // Drops the minutes that fell out of the window ending at `minute`.
   void advance(std::int64_t minute) {
     newest_ = std::max(newest_, minute);
-    while (!buckets_.empty() && buckets_.front().first <= newest_ - minutes_) {
-      for (std::size_t i = 0; i < N; ++i) sum_[i] -= buckets_.front().second[i];
-      buckets_.pop_front();
+    while (head_ < buckets_.size() && buckets_[head_].first <= newest_ - minutes_) {
+      for (std::size_t i = 0; i < N; ++i) sum_[i] -= buckets_[head_].second[i];
+      ++head_;
+    }
+    // Dropped buckets are erased in bulk (amortised O(1)) instead of one by one.
+    if (head_ == buckets_.size()) {
+      buckets_.clear();
+      head_ = 0;
+    } else if (head_ >= 16 && head_ * 2 >= buckets_.size()) {
+      buckets_.erase(buckets_.begin(), buckets_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
     }
   }
 
   std::uint64_t sum(std::size_t i) const { return sum_[i]; }
-  bool empty() const { return buckets_.empty(); }
+  bool empty() const { return head_ == buckets_.size(); }
 
  private:
   std::int64_t minutes_;
   std::int64_t newest_ = INT64_MIN / 2;
-  std::deque<std::pair<std::int64_t, Values>> buckets_;
+  // A vector rather than a deque: an empty one allocates nothing (accounts have five windows).
+  std::vector<std::pair<std::int64_t, Values>> buckets_;  // live from head_
+  std::size_t head_ = 0;
   std::array<std::uint64_t, N> sum_{};
 };
 
@@ -175,12 +204,14 @@ class DistinctWindow {
 // The last few positions (and times) of something, to prove a finding when it opens.
 struct Recent {
   static constexpr std::size_t kSize = kMaxEvidence;
-  std::array<Position, kSize> pos{};
-  std::array<Timestamp, kSize> time{};
+  struct Line {
+    Position pos;
+    Timestamp time;
+  };
+  std::array<Line, kSize> lines{};  // a line's position and time together: one cache line
   std::size_t next = 0, size = 0;
   void add(Position p, Timestamp t) {
-    pos[next] = p;
-    time[next] = t;
+    lines[next] = Line{p, t};
     next = (next + 1) % kSize;
     size = std::min(size + 1, kSize);
   }
@@ -188,32 +219,73 @@ struct Recent {
   template <class F>
   void each(F&& f) const {
     const std::size_t start = (next + kSize - size) % kSize;
-    for (std::size_t i = 0; i < size; ++i) f(pos[(start + i) % kSize], time[(start + i) % kSize]);
+    for (std::size_t i = 0; i < size; ++i) {
+      const Line& l = lines[(start + i) % kSize];
+      f(l.pos, l.time);
+    }
   }
 };
 
-// Interned strings: accounts and addresses become small ids.
+// Interned strings: accounts and addresses become small ids (dense: 0, 1, 2, ...), so that
+// per-account and per-address state lives in vectors indexed by id.
 class Interner {
  public:
   std::uint32_t id(std::string_view s) {
-    auto it = ids_.find(s);
-    if (it != ids_.end()) return it->second;
-    const auto id = static_cast<std::uint32_t>(names_.size());
-    names_.emplace_back(s);
-    ids_.emplace(names_.back(), id);
-    return id;
+    const auto [index, inserted] = ids_.try_emplace_index(s);
+    if (inserted) names_.emplace_back(s);
+    return static_cast<std::uint32_t>(index);  // nothing is ever erased: positions are ids
   }
   std::optional<std::uint32_t> find(std::string_view s) const {
-    auto it = ids_.find(s);
-    if (it == ids_.end()) return std::nullopt;
-    return it->second;
+    const auto index = ids_.find_index(s);
+    if (index == decltype(ids_)::npos) return std::nullopt;
+    return static_cast<std::uint32_t>(index);
   }
+  // A deque: the names' references stay valid while new names are interned.
   const std::string& name(std::uint32_t id) const { return names_[id]; }
   std::size_t size() const { return names_.size(); }
 
  private:
+  struct None {};
+  FlatStringMap<None, true> ids_;  // the keys in the index: a lookup reads one cache line
   std::deque<std::string> names_;
-  StringMap<std::uint32_t> ids_;
+};
+
+// State per interned id (accounts, addresses), created on first use, erasable (watch mode's
+// expiry): a vector indexed by id instead of a hash map, since ids are dense.
+template <class T>
+class IdTable {
+ public:
+  // The state of `id`, made by make() when there is none.
+  template <class Make>
+  T& get(std::uint32_t id, Make&& make) {
+    if (id >= items_.size()) items_.resize(std::size_t{id} + 1);
+    auto& p = items_[id];
+    if (!p) {
+      p = std::make_unique<T>(make());
+      ++size_;
+    }
+    return *p;
+  }
+  // f(id, state) for every state, by id.
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::size_t i = 0; i < items_.size(); ++i)
+      if (items_[i]) f(static_cast<std::uint32_t>(i), *items_[i]);
+  }
+  template <class Pred>
+  void erase_if(Pred&& pred) {
+    for (auto& p : items_) {
+      if (p && pred(*p)) {
+        p.reset();
+        --size_;
+      }
+    }
+  }
+  std::size_t size() const { return size_; }
+
+ private:
+  std::vector<std::unique_ptr<T>> items_;
+  std::size_t size_ = 0;
 };
 
 struct Located {
@@ -224,25 +296,27 @@ struct Located {
 };
 
 struct AccountState {
-  std::array<std::uint64_t, 10> logins_by_protocol{}, failures_by_protocol{};
+  // What every message, delivery and login of the account touches comes first, so that it
+  // shares a few cache lines (millions of events, thousands of accounts: memory-bound).
+  bool seen = false;
+  Timestamp first_seen, last_seen;
   std::uint64_t logins = 0, failures = 0;
-  std::unordered_map<std::uint32_t, Timestamp> success_ips;  // ip -> first success
+  std::uint64_t messages = 0, recipients = 0, bounced = 0, deferred = 0;
+  std::uint64_t messages_before_hour = 0;  // for the baseline
+  std::int64_t current_hour = INT64_MIN;
+  std::uint32_t current_hour_messages = 0;
+  std::vector<HourCount> timeline;
+  MinuteWindow<2> outbound{3600};              // messages, recipients
+  MinuteWindow<2> bounces{3600};               // messages' recipients tried, failed
+  FlatStringSet external_domains;              // often thousands: looked up for every delivery
+  FlatStringMap<Timestamp, true> success_ips;  // IntKey(ip) -> first success
+  std::array<std::uint64_t, 10> logins_by_protocol{}, failures_by_protocol{};
+  Recent message_lines;
   MinuteWindow<2> brute{600};         // [0] unknown-address failures, [1] known-address ones
   MinuteWindow<1> lookback{86400};    // unknown-address failures for compromised_login
   std::set<std::uint32_t> brute_ips;  // addresses of the unknown-address failures (capped)
   Recent failure_lines;
   Located last_located;
-  std::uint64_t messages = 0, recipients = 0, bounced = 0, deferred = 0;
-  StringSet external_domains;
-  MinuteWindow<2> outbound{3600};  // messages, recipients
-  MinuteWindow<2> bounces{3600};   // messages' recipients tried, failed
-  Recent message_lines;
-  std::vector<HourCount> timeline;
-  std::uint64_t messages_before_hour = 0;  // for the baseline
-  std::int64_t current_hour = INT64_MIN;
-  std::uint32_t current_hour_messages = 0;
-  bool seen = false;
-  Timestamp first_seen, last_seen;
 };
 
 struct IpState {
@@ -264,6 +338,14 @@ struct Delivery {
   Position where;
 };
 
+// What few messages need: apart from Message, so that the table of messages stays small (one
+// entry per message of the log, in the cache as long as possible).
+struct MessageExtra {
+  std::string sender_text;
+  std::vector<Delivery> pending;           // deliveries before the owner is known
+  std::vector<std::uint32_t> deferred_to;  // hashes of recipients deferred once already
+};
+
 struct Message {
   OwnerKind owner = OwnerKind::unknown;
   std::uint32_t owner_id = 0;  // account id (account) or client ip id (relay)
@@ -279,12 +361,19 @@ struct Message {
   // later (mail from trusted clients: webmail or relay), so that millions of inbound senders
   // cost no memory.
   std::uint64_t sender = 0;
-  std::string sender_text;
   std::uint32_t nrcpt = 0;
   Timestamp time;
   Position where;
-  std::vector<Delivery> pending;           // deliveries before the owner is known
-  std::vector<std::uint32_t> deferred_to;  // hashes of recipients deferred once already
+  std::unique_ptr<MessageExtra> extra;  // the sender's text, pending deliveries, deferrals
+
+  MessageExtra& more() {
+    if (!extra) extra = std::make_unique<MessageExtra>();
+    return *extra;
+  }
+  const std::string& sender_text() const {
+    static const std::string kNone;
+    return extra ? extra->sender_text : kNone;
+  }
 };
 
 struct RelayState {
@@ -306,6 +395,18 @@ struct ZimbraSeen {
   std::uint32_t logins = 0;
 };
 
+// An integer as the key of a FlatStringMap: its 8 bytes.
+struct IntKey {
+  char bytes[8];
+  explicit IntKey(std::uint64_t v) { std::memcpy(bytes, &v, sizeof bytes); }
+  std::string_view view() const { return {bytes, sizeof bytes}; }
+  static std::uint64_t value_of(std::string_view key) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, key.data(), std::min(key.size(), sizeof v));
+    return v;
+  }
+};
+
 std::uint32_t hash32(std::string_view s) {
   std::uint32_t h = 2166136261u;
   for (unsigned char c : s) h = (h ^ c) * 16777619u;
@@ -318,14 +419,18 @@ struct Analyzer::Impl {
   const DetectorCatalog& cat;
   AnalyzerOptions opt;
   Interner accounts, ips;
-  std::unordered_map<std::uint32_t, AccountState> account_state;
-  std::unordered_map<std::uint32_t, IpState> ip_state;
+  IdTable<AccountState> account_state;  // by account id
+  IdTable<IpState> ip_state;            // by address id
   std::unordered_map<std::uint32_t, RelayState> relay_state;
-  std::unordered_map<std::uint64_t, SenderQueue> sender_queue;  // by sender hash, while queued
-  StringMap<Message> messages;
+  // By sender hash, while queued: one entry per message's sender, made and erased as mail
+  // comes and goes, so a flat table (no node allocation) rather than a hash map.
+  FlatStringMap<SenderQueue> sender_queue;
+  // By queue id. Every message of the log passes through it (often three lookups each): a flat
+  // table with the id inline costs no allocation per message.
+  FlatStringMap<Message> messages;
   std::deque<std::pair<Timestamp, std::string>> pending_order;  // pending qids by time
   std::uint64_t queue_total = 0;
-  StringSet local_domains;
+  FlatStringSet local_domains;
   std::unordered_map<std::uint32_t, std::optional<GeoLocation>> geo_cache;
   // Zimbra logins already counted (audit.log and mailbox.log write the same login).
   std::deque<std::pair<std::int64_t, std::string>> zimbra_recent;
@@ -357,22 +462,19 @@ struct Analyzer::Impl {
   }
 
   AccountState& account(std::uint32_t id) {
-    auto it = account_state.find(id);
-    if (it != account_state.end()) return it->second;
-    auto& a = account_state[id];
-    a.brute = MinuteWindow<2>(cat.brute_force.window);
-    a.lookback = MinuteWindow<1>(cat.compromised_login.lookback);
-    a.outbound = MinuteWindow<2>(cat.outbound_burst.window);
-    a.bounces = MinuteWindow<2>(cat.bounce_ratio.window);
-    return a;
+    return account_state.get(id, [&] {
+      AccountState a;
+      a.brute = MinuteWindow<2>(cat.brute_force.window);
+      a.lookback = MinuteWindow<1>(cat.compromised_login.lookback);
+      a.outbound = MinuteWindow<2>(cat.outbound_burst.window);
+      a.bounces = MinuteWindow<2>(cat.bounce_ratio.window);
+      return a;
+    });
   }
 
   IpState& ip(std::uint32_t id) {
-    auto it = ip_state.find(id);
-    if (it != ip_state.end()) return it->second;
-    return ip_state
-        .emplace(id, IpState(cat.password_spray.window, cat.password_spray.botnet_window))
-        .first->second;
+    return ip_state.get(
+        id, [&] { return IpState(cat.password_spray.window, cat.password_spray.botnet_window); });
   }
 
   static bool in(const std::vector<Prefix>& set, std::string_view ip_text) {
@@ -400,10 +502,12 @@ struct Analyzer::Impl {
 
   bool is_local_domain(std::string_view domain) const {
     thread_local std::string buf;
-    return !domain.empty() && local_domains.count(lower_into(domain, buf)) != 0;
+    return !domain.empty() && local_domains.contains(lower_into(domain, buf));
   }
 
   const std::optional<GeoLocation>& geo(std::uint32_t ip_id) {
+    static const std::optional<GeoLocation> kNowhere;
+    if (opt.geoip == nullptr) return kNowhere;  // no database: no lookup to cache
     auto it = geo_cache.find(ip_id);
     if (it != geo_cache.end()) return it->second;
     std::optional<GeoLocation> loc;
@@ -493,7 +597,7 @@ struct Analyzer::Impl {
   // Most events concern keys without a finding: a hash set answers those without building
   // the map's key.
   static std::uint64_t finding_hash(Detector d, std::string_view key) {
-    return std::hash<std::string_view>{}(key)*kDetectors + static_cast<std::uint64_t>(d);
+    return flat_hash(key) * kDetectors + static_cast<std::uint64_t>(d);
   }
   Finding* existing(Detector d, const std::string& key) {
     if (finding_hashes.count(finding_hash(d, key)) == 0) return nullptr;
@@ -533,7 +637,8 @@ struct Analyzer::Impl {
       saw_zimbra = true;
       if (duplicate_zimbra_login(e, where)) return;
     }
-    const std::string name = lower(f.account);
+    login_name.assign(lower_into(f.account, scratch));
+    const std::string& name = login_name;
     const bool has_ip = !f.client_ip.empty();
     const std::uint32_t ip_id = has_ip ? ips.id(f.client_ip) : 0;
     if (e.program_kind == Program::sshd && sshd_announced(e, name)) return;
@@ -583,16 +688,22 @@ struct Analyzer::Impl {
                      const Timestamp& t, Position where) {
     ++total_logins;
     if (name.empty()) return;
-    const auto acc_id = accounts.id(name);
+    account_login(accounts.id(name), has_ip, ip_id, protocol, t, where);
+  }
+
+  void account_login(std::uint32_t acc_id, bool has_ip, std::uint32_t ip_id, Protocol protocol,
+                     const Timestamp& t, Position where) {
+    const std::string& name = accounts.name(acc_id);
     AccountState& a = account(acc_id);
     touch(a, t);
     ++a.logins;
     ++a.logins_by_protocol[static_cast<std::size_t>(protocol)];
     ++hour(a, t).logins;
     if (!has_ip) return;
-    const bool new_ip = a.success_ips.find(ip_id) == a.success_ips.end();
+    const bool new_ip = !a.success_ips.contains(IntKey(ip_id).view());
     if (new_ip) check_compromised_login(name, a, ip_id, t, where);
-    if (new_ip && (opt.watch ? a.success_ips.size() < 1024 : true)) a.success_ips.emplace(ip_id, t);
+    if (new_ip && (opt.watch ? a.success_ips.size() < 1024 : true))
+      *a.success_ips.try_emplace(IntKey(ip_id).view()).first = t;
     check_travel(name, a, ip_id, t, where);
   }
 
@@ -605,7 +716,7 @@ struct Analyzer::Impl {
     ++a.failures_by_protocol[static_cast<std::size_t>(protocol)];
     ++hour(a, t).failures;
     a.failure_lines.add(where, t);
-    const bool known = has_ip && a.success_ips.count(ip_id) != 0;
+    const bool known = has_ip && a.success_ips.contains(IntKey(ip_id).view());
     const auto minute = minute_of(t);
     a.brute.add(minute, {known ? 0u : 1u, known ? 1u : 0u});
     if (!known) {
@@ -640,20 +751,23 @@ struct Analyzer::Impl {
   // SMTP AUTH successes are logged only as smtpd's "QID: client=..., sasl_username=U", once per
   // message: the first message of a session (the same smtpd process, account and client in a
   // row) is the login.
-  std::unordered_map<std::uint64_t, std::pair<std::uint32_t, std::uint32_t>> smtpd_sessions;
-  std::string scratch;  // lower_into's buffer for the current event
+  // By the process's hash: the flat table keyed by the hash's 8 bytes (no division by a prime
+  // bucket count, no node per process).
+  FlatStringMap<std::pair<std::uint32_t, std::uint32_t>> smtpd_sessions;
+  std::string scratch;     // lower_into's buffer for the current event
+  std::string login_name;  // on_login's account in lower case (reused: no allocation a login)
+  std::string zimbra_key;  // duplicate_zimbra_login's key (reused)
 
   void sasl_login(const Event& e, std::uint32_t acc_id, std::uint32_t ip_id, Position where) {
     // The process: its syslog tag and pid (a hash: sessions are a heuristic, not evidence).
     const std::uint64_t key =
         std::hash<std::string_view>{}(e.program) * 31 + std::hash<std::string_view>{}(e.pid);
-    auto [it, inserted] = smtpd_sessions.try_emplace(key, acc_id, ip_id);
-    if (!inserted) {
-      if (it->second == std::make_pair(acc_id, ip_id)) return;
-      it->second = {acc_id, ip_id};
-    }
+    auto [session, inserted] = smtpd_sessions.try_emplace(IntKey(key).view());
+    if (!inserted && *session == std::make_pair(acc_id, ip_id)) return;
+    *session = {acc_id, ip_id};
     if (smtpd_sessions.size() > 65536) smtpd_sessions.clear();
-    login_success(accounts.name(acc_id), true, ip_id,
+    ++total_logins;
+    account_login(acc_id, true, ip_id,
                   e.facts.protocol == Protocol::unknown ? Protocol::submission : e.facts.protocol,
                   e.time, where);
   }
@@ -669,11 +783,17 @@ struct Analyzer::Impl {
       zimbra_recent_set.erase(zimbra_recent.front().second);
       zimbra_recent.pop_front();
     }
-    std::string key = fmt::format("{}|{}|{}|{}", sec, lower(e.facts.account), e.facts.client_ip,
-                                  static_cast<int>(e.facts.outcome));
+    // The key in a reused buffer: most lines repeat a key already held (no allocation then).
+    zimbra_key.clear();
+    fmt::format_to(std::back_inserter(zimbra_key), "{}|{}|{}|{}", sec,
+                   lower_into(e.facts.account, scratch), e.facts.client_ip,
+                   static_cast<int>(e.facts.outcome));
     const std::uint32_t cls = where.input * 2 + (e.program_kind == Program::zimbra_audit ? 1u : 0u);
-    auto [it, inserted] = zimbra_recent_set.try_emplace(key);
-    if (inserted) zimbra_recent.emplace_back(sec, std::move(key));
+    auto it = zimbra_recent_set.find(zimbra_key);
+    if (it == zimbra_recent_set.end()) {
+      it = zimbra_recent_set.try_emplace(zimbra_key).first;
+      zimbra_recent.emplace_back(sec, zimbra_key);
+    }
     ZimbraSeen& seen = it->second;
     auto c = std::find_if(seen.classes.begin(), seen.classes.end(),
                           [&](const auto& x) { return x.first == cls; });
@@ -702,7 +822,7 @@ struct Analyzer::Impl {
     } else {
       evidence(g, where);
     }
-    if (ip_id && a.success_ips.count(*ip_id) == 0) source(g, *ip_id);
+    if (ip_id && !a.success_ips.contains(IntKey(*ip_id).view())) source(g, *ip_id);
     ++g.counts["failures"];
     if (created) g.counts["failures"] = std::max<std::uint64_t>(a.brute.sum(0) + a.brute.sum(1), 1);
     raise(g, "failures_in_window", a.brute.sum(0) + a.brute.sum(1));
@@ -886,11 +1006,8 @@ struct Analyzer::Impl {
 
   // --- messages ---------------------------------------------------------------------------
 
-  Message& message(std::string_view qid) {
-    auto it = messages.find(qid);
-    if (it != messages.end()) return it->second;
-    return messages.try_emplace(std::string(qid)).first->second;
-  }
+  // The message of `qid`, new when unknown. The reference dies at the next erase.
+  Message& message(std::string_view qid) { return *messages.try_emplace(qid).first; }
 
   void on_client(const Event& e, Position where) {
     const Facts& f = e.facts;
@@ -948,14 +1065,14 @@ struct Analyzer::Impl {
       m.sender = std::hash<std::string_view>{}(from);
       m.sender_exempt = exception_senders.count(from) != 0;
       if (m.owner == OwnerKind::pending || m.mynetworks || m.mailbox_server)
-        m.sender_text.assign(from);
+        if (!from.empty() || m.extra) m.more().sender_text.assign(from);
       m.nrcpt = f.nrcpt;
       if (m.time.seconds == 0) {
         m.time = e.time;
         m.where = where;
       }
       ++queue_total;
-      SenderQueue& q = sender_queue[m.sender];
+      SenderQueue& q = sender_queue[IntKey(m.sender).view()];
       if (q.name.empty() && q.in_queue + 1 >= cat.queue_flood.min_messages / 2)
         q.name = from.empty() ? "<>" : std::string(from);
       ++q.in_queue;
@@ -985,7 +1102,7 @@ struct Analyzer::Impl {
       RelayState& r = relay_state[m.owner_id];
       ++r.messages;
       r.lines.add(m.where, m.time);
-      const std::string& sender = m.sender_text;
+      const std::string& sender = m.sender_text();
       if (m.sender_exempt) return;
       const bool foreign = !sender.empty() && !is_local_domain(domain_of(sender));
       r.window.add(minute_of(m.time), {1u, foreign ? 1u : 0u, 0u, 0u});
@@ -1116,7 +1233,7 @@ struct Analyzer::Impl {
     if (m.owner != OwnerKind::pending) return;
     // Not a re-injection: mail from a mailbox server is its sender's (webmail); other trusted
     // clients relay.
-    const std::string sender = m.sender_text;
+    const std::string sender = m.sender_text();
     if (m.mailbox_server && !sender.empty() && is_local_domain(domain_of(sender))) {
       m.owner = OwnerKind::account;
       m.owner_id = accounts.id(sender);
@@ -1138,26 +1255,31 @@ struct Analyzer::Impl {
   }
 
   void replay_deliveries(Message& m) {
-    auto pending = std::move(m.pending);
-    m.pending.clear();
+    if (!m.extra || m.extra->pending.empty()) return;
+    auto pending = std::move(m.extra->pending);
+    m.extra->pending.clear();
     for (const auto& d : pending) apply_delivery(m, d.time, d.status, d.domain, d.where);
   }
 
   void resolve_due(const Timestamp& t) {
     while (!pending_order.empty() && pending_order.front().first.seconds + 60 < t.seconds) {
-      auto it = messages.find(pending_order.front().second);
+      Message* m = messages.find(pending_order.front().second);
       pending_order.pop_front();
-      if (it != messages.end()) resolve_pending(it->second);
+      if (m != nullptr) resolve_pending(*m);
     }
   }
 
   void link(std::string_view parent_qid, std::string_view child_qid) {
     if (child_qid.empty() || parent_qid == child_qid) return;
-    auto pit = messages.find(parent_qid);
-    if (pit == messages.end()) return;
-    Message& parent = pit->second;
-    if (parent.owner == OwnerKind::pending) resolve_pending(parent);
-    Message& child = message(child_qid);
+    const auto parent_index = messages.find_index(parent_qid);
+    if (parent_index == messages.npos) return;
+    if (Message& p = messages.entry(parent_index).value; p.owner == OwnerKind::pending)
+      resolve_pending(p);
+    // Found by position after the child's insert (an insert moves no entry; only an erase
+    // does, and there is none here).
+    const auto child_index = messages.try_emplace_index(child_qid).first;
+    const Message& parent = messages.entry(parent_index).value;
+    Message& child = messages.entry(child_index).value;
     if (child.child) return;
     child.child = true;
     // Not seen yet (its lines come later, or were before the log): it ages with its parent,
@@ -1170,7 +1292,7 @@ struct Analyzer::Impl {
     if (!child.sender_known && parent.sender_known) {
       child.sender_known = true;
       child.sender = parent.sender;
-      child.sender_text = parent.sender_text;
+      if (parent.extra || child.extra) child.more().sender_text = parent.sender_text();
     }
     replay_deliveries(child);
   }
@@ -1192,23 +1314,23 @@ struct Analyzer::Impl {
       if (!is_local_domain(domain)) local_domains.insert(lower(domain));
     // A hand-off to a content filter on this host (amavis re-injects the message under
     // NEXT), not a delivery. A remote server's "queued as X" names its own queue: a delivery.
-    if (!f.next_queue_id.empty() &&
-        (loopback_relay(relay) || messages.count(f.next_queue_id) != 0)) {
+    if (!f.next_queue_id.empty() && (loopback_relay(relay) || messages.contains(f.next_queue_id))) {
       link(f.queue_id, f.next_queue_id);
       return;
     }
-    auto it = messages.find(f.queue_id);
-    if (it == messages.end()) return;
-    Message& m = it->second;
+    Message* found = messages.find(f.queue_id);
+    if (found == nullptr) return;
+    Message& m = *found;
     if (m.owner == OwnerKind::pending) {
-      if (m.pending.size() < 10000)
-        m.pending.push_back(Delivery{e.time, f.status, lower(domain), where});
+      if (auto& pending = m.more().pending; pending.size() < 10000)
+        pending.push_back(Delivery{e.time, f.status, lower(domain), where});
       return;
     }
     if (f.status == DeliveryStatus::deferred) {
       const auto h = hash32(to);
-      if (std::find(m.deferred_to.begin(), m.deferred_to.end(), h) != m.deferred_to.end()) return;
-      if (m.deferred_to.size() < 1000) m.deferred_to.push_back(h);
+      auto& deferred_to = m.more().deferred_to;
+      if (std::find(deferred_to.begin(), deferred_to.end(), h) != deferred_to.end()) return;
+      if (deferred_to.size() < 1000) deferred_to.push_back(h);
     }
     apply_delivery(m, e.time, f.status, lower_into(domain, scratch), where);
   }
@@ -1232,9 +1354,9 @@ struct Analyzer::Impl {
       AccountState& a = account(m.owner_id);
       if (status == DeliveryStatus::bounced || status == DeliveryStatus::expired) ++a.bounced;
       if (status == DeliveryStatus::deferred) ++a.deferred;
-      if (!domain.empty() && a.external_domains.find(domain) == a.external_domains.end() &&
-          !is_local_domain(domain) && a.external_domains.size() < 100000)
-        a.external_domains.emplace(domain);
+      if (!domain.empty() && !a.external_domains.contains(domain) && !is_local_domain(domain) &&
+          a.external_domains.size() < 100000)
+        a.external_domains.insert(domain);
       a.bounces.add(minute_of(t), {1u, failed ? 1u : 0u});
       check_bounce_ratio(name, a, t, where);
     } else if (m.owner == OwnerKind::relay) {
@@ -1270,18 +1392,19 @@ struct Analyzer::Impl {
   }
 
   void on_removed(const Event& e) {
-    auto it = messages.find(e.facts.queue_id);
-    if (it == messages.end()) return;
-    Message& m = it->second;
+    const auto index = messages.find_index(e.facts.queue_id);
+    if (index == messages.npos) return;
+    Message& m = messages.entry(index).value;
     if (m.owner == OwnerKind::pending) resolve_pending(m);
     if (m.in_queue) {
       --queue_total;
-      auto q = sender_queue.find(m.sender);
-      if (q != sender_queue.end() && --q->second.in_queue == 0) sender_queue.erase(q);
+      const IntKey key(m.sender);
+      if (SenderQueue* q = sender_queue.find(key.view()); q != nullptr && --q->in_queue == 0)
+        sender_queue.erase(key.view());
     }
     // A re-injected copy may still be named by a late "queued as" line of its parent: keep
     // a tombstone only for parents whose child is not linked yet.
-    messages.erase(it);
+    messages.erase_index(index);
   }
 
   void on_bounce_notice(const Event& e) {
@@ -1351,10 +1474,11 @@ struct Analyzer::Impl {
     s.failures = a.failures;
     std::vector<std::string> ipv;
     std::set<std::string> countries;
-    for (const auto& [id, t] : a.success_ips) {
+    a.success_ips.for_each([&](std::string_view key, const Timestamp&) {
+      const auto id = static_cast<std::uint32_t>(IntKey::value_of(key));
       ipv.push_back(ips.name(id));
       if (const auto& g = geo(id); g && !g->country.empty()) countries.insert(g->country);
-    }
+    });
     std::sort(ipv.begin(), ipv.end());
     s.client_ip_count = ipv.size();
     if (ipv.size() > kMaxListed) ipv.resize(kMaxListed);
@@ -1425,37 +1549,28 @@ void Analyzer::expire(Timestamp now) {
        m.cat.compromised_login.lookback, m.cat.outbound_burst.window, m.cat.bounce_ratio.window,
        m.cat.mynetworks_relay.window, m.cat.impossible_travel.country_window, 86400});
   const std::int64_t horizon = now.seconds - keep;
-  for (auto it = m.account_state.begin(); it != m.account_state.end();) {
-    if (it->second.last_seen.seconds < horizon)
-      it = m.account_state.erase(it);
-    else {
-      // Timelines are for reports; watch keeps the last day only.
-      auto& tl = it->second.timeline;
-      tl.erase(tl.begin(),
-               std::lower_bound(tl.begin(), tl.end(), horizon / 3600,
-                                [](const HourCount& c, std::int64_t h) { return c.hour < h; }));
-      ++it;
-    }
-  }
-  for (auto it = m.ip_state.begin(); it != m.ip_state.end();) {
-    if (it->second.last_seen.seconds < horizon && !it->second.in_botnet)
-      it = m.ip_state.erase(it);
-    else
-      ++it;
-  }
+  m.account_state.erase_if([&](AccountState& a) {
+    if (a.last_seen.seconds < horizon) return true;
+    // Timelines are for reports; watch keeps the last day only.
+    auto& tl = a.timeline;
+    tl.erase(tl.begin(),
+             std::lower_bound(tl.begin(), tl.end(), horizon / 3600,
+                              [](const HourCount& c, std::int64_t h) { return c.hour < h; }));
+    return false;
+  });
+  m.ip_state.erase_if(
+      [&](const IpState& s) { return s.last_seen.seconds < horizon && !s.in_botnet; });
   // Messages whose "removed" line never came (Postfix keeps mail 5 days at most).
-  for (auto it = m.messages.begin(); it != m.messages.end();) {
-    if (it->second.time.seconds != 0 && it->second.time.seconds < now.seconds - 5 * 86400) {
-      if (it->second.in_queue) {
-        --m.queue_total;
-        auto q = m.sender_queue.find(it->second.sender);
-        if (q != m.sender_queue.end() && --q->second.in_queue == 0) m.sender_queue.erase(q);
-      }
-      it = m.messages.erase(it);
-    } else {
-      ++it;
+  m.messages.erase_if([&](std::string_view, const Message& msg) {
+    if (msg.time.seconds == 0 || msg.time.seconds >= now.seconds - 5 * 86400) return false;
+    if (msg.in_queue) {
+      --m.queue_total;
+      const IntKey key(msg.sender);
+      if (SenderQueue* q = m.sender_queue.find(key.view()); q != nullptr && --q->in_queue == 0)
+        m.sender_queue.erase(key.view());
     }
-  }
+    return true;
+  });
   for (auto it = m.findings.begin(); it != m.findings.end();) {
     if (it->second.alerted && it->second.last_seen.seconds < horizon) {
       m.finding_hashes.erase(Impl::finding_hash(it->first.first, it->first.second));
@@ -1483,9 +1598,9 @@ LogReport Analyzer::finish(std::vector<InputSummary> inputs) {
   Impl& m = *impl_;
   // Whatever is still pending is not a re-injection any more.
   while (!m.pending_order.empty()) {
-    auto it = m.messages.find(m.pending_order.front().second);
+    Message* msg = m.messages.find(m.pending_order.front().second);
     m.pending_order.pop_front();
-    if (it != m.messages.end()) m.resolve_pending(it->second);
+    if (msg != nullptr) m.resolve_pending(*msg);
   }
   LogReport r;
   for (const auto& in : inputs) r.totals.merge(in.counts);
@@ -1518,12 +1633,12 @@ LogReport Analyzer::finish(std::vector<InputSummary> inputs) {
     if (a.detector != b.detector) return a.detector < b.detector;
     return a.key < b.key;
   });
-  for (const auto& [id, a] : m.account_state) {
+  m.account_state.for_each([&](std::uint32_t id, const AccountState& a) {
     AccountSummary s = m.summary(m.accounts.name(id), a);
     s.suspicious = suspicious.count(s.account) != 0;
     if (s.suspicious) s.timeline = a.timeline;
     r.accounts.push_back(std::move(s));
-  }
+  });
   std::sort(r.accounts.begin(), r.accounts.end(),
             [](const AccountSummary& a, const AccountSummary& b) { return a.account < b.account; });
   return r;

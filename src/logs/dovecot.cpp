@@ -40,7 +40,7 @@ Protocol login_protocol(std::string_view process) {
   return Protocol::unknown;
 }
 
-std::optional<Facts> login_line(std::string_view msg, Facts f) {
+bool login_line(std::string_view msg, Facts& f) {
   const bool login = consume(msg, "Login: ");
   std::size_t start = std::string_view::npos;
   for (std::string_view k : {"user=<", "method=", "rip="}) {
@@ -50,7 +50,7 @@ std::optional<Facts> login_line(std::string_view msg, Facts f) {
   if (start == std::string_view::npos) {
     f.kind = EventKind::other;
     f.reason = msg;
-    return f;
+    return true;
   }
   const auto prefix = msg.substr(0, start);
   const auto fields = msg.substr(start);
@@ -70,7 +70,7 @@ std::optional<Facts> login_line(std::string_view msg, Facts f) {
   if (login) {
     f.kind = EventKind::auth;
     f.outcome = Outcome::success;
-    return f;
+    return true;
   }
   auto reason = prefix;
   if (scan::ends_with(reason, ": ")) reason.remove_suffix(2);
@@ -81,25 +81,26 @@ std::optional<Facts> login_line(std::string_view msg, Facts f) {
   } else {
     f.kind = EventKind::disconnect;  // no attempt, plaintext refused, client gave up
   }
-  return f;
+  return true;
 }
 
-// "... DRIVER(user,ip[,<session>]): PHRASE" for the passdb failure phrases.
-std::optional<Facts> passdb_failure(std::string_view msg, Facts f) {
+// "... DRIVER(user,ip[,<session>]): PHRASE" for the passdb failure phrases. `f` is only
+// written on success.
+bool passdb_failure(std::string_view msg, Facts& f) {
   static constexpr std::string_view kPhrases[] = {
       "unknown user",        "Password mismatch", "password mismatch", "pam_authenticate() failed",
       "invalid credentials", "User not known"};
   std::size_t from = 0;
   for (int guard = 0; guard < 16; ++guard) {
     const auto p = msg.find("): ", from);
-    if (p == std::string_view::npos) return std::nullopt;
+    if (p == std::string_view::npos) return false;
     from = p + 3;
     const auto after = msg.substr(p + 3);
     bool failure = false;
     for (auto ph : kPhrases) failure = failure || starts_with(after, ph);
     if (!failure) continue;
     const auto open = msg.rfind('(', p);
-    if (open == std::string_view::npos) return std::nullopt;
+    if (open == std::string_view::npos) return false;
     auto args = msg.substr(open + 1, p - open - 1);
     // From the right: an optional "<session>" or empty part, then the address, then the user
     // (which may itself hold commas).
@@ -121,9 +122,9 @@ std::optional<Facts> passdb_failure(std::string_view msg, Facts f) {
     f.kind = EventKind::auth;
     f.outcome = Outcome::failure;
     f.reason = after;
-    return f;
+    return true;
   }
-  return std::nullopt;
+  return false;
 }
 
 // "pam_unix(dovecot:auth): authentication failure; logname= uid=0 ... rhost=IP  user=U".
@@ -149,7 +150,7 @@ bool is_dovecot_tag(std::string_view tag) {
          starts_with(tag, "imap(") || starts_with(tag, "pop3(");
 }
 
-std::optional<Facts> parse_dovecot(std::string_view tag, std::string_view msg) {
+bool parse_dovecot(std::string_view tag, std::string_view msg, Facts& f) {
   std::string_view process = tag;
   // Under syslog the tag is "dovecot" and the process name leads the message; old versions
   // even repeat "dovecot: ".
@@ -166,22 +167,21 @@ std::optional<Facts> parse_dovecot(std::string_view tag, std::string_view msg) {
        {"Info: ", "Warning: ", "Error: ", "Fatal: ", "Panic: ", "Debug: "}) {
     if (consume(msg, level)) break;
   }
-  Facts f;
   if (scan::ends_with(process, "-login")) {
     f.protocol = login_protocol(process);
     return login_line(msg, f);
   }
   if (starts_with(process, "auth") || process == "dovecot-auth") {
-    if (pam_unix_failure(msg, f)) return f;
-    if (auto p = passdb_failure(msg, f)) return p;
+    if (pam_unix_failure(msg, f)) return true;
+    if (passdb_failure(msg, f)) return true;
     f.kind = EventKind::other;
     f.reason = msg;
-    return f;
+    return true;
   }
   if (process == "master") {
     f.kind = EventKind::service;
     f.reason = msg;
-    return f;
+    return true;
   }
   // A mail process of a logged-in user: "imap(user)<pid><session>: Logged out in=.. out=..".
   const auto open = process.find('(');
@@ -192,10 +192,16 @@ std::optional<Facts> parse_dovecot(std::string_view tag, std::string_view msg) {
       f.account = process.substr(open + 1, close - open - 1);
       f.kind = EventKind::other;
       f.reason = msg;
-      return f;
+      return true;
     }
   }
-  return std::nullopt;
+  return false;
+}
+
+std::optional<Facts> parse_dovecot(std::string_view tag, std::string_view msg) {
+  Facts f;
+  if (!parse_dovecot(tag, msg, f)) return std::nullopt;
+  return f;
 }
 
 }  // namespace mw::logs

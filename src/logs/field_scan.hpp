@@ -2,8 +2,10 @@
 // allocates or reads outside the view it is given.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace mw::logs::scan {
@@ -12,15 +14,51 @@ inline bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
+// The parsers try many literal prefixes per line: comparing the first and last bytes inline
+// before the memcmp rejects most of them without a call (", relay=" vs ", delay=").
+inline bool starts_with(std::string_view s, std::string_view p) {
+  if (s.size() < p.size()) return false;
+  if (p.empty()) return true;
+  return s[0] == p[0] && s[p.size() - 1] == p[p.size() - 1] &&
+         std::memcmp(s.data(), p.data(), p.size()) == 0;
+}
+
+// Byte classes for the per-byte scanners (queue ids): one table load instead of a chain of
+// range tests per byte.
+enum : std::uint8_t { kClassDigit = 1, kClassUpper = 2, kClassLower = 4 };
+inline constexpr auto kByteClass = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = kClassDigit;
+  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = kClassUpper;
+  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = kClassLower;
+  return t;
+}();
+inline std::uint8_t byte_class(char c) {
+  return kByteClass[static_cast<unsigned char>(c)];
+}
+// [0-9A-Za-z]
+inline bool is_alnum(char c) {
+  return byte_class(c) != 0;
+}
+
 // Removes `prefix` from the front of `s` when it is there.
 inline bool consume(std::string_view& s, std::string_view prefix) {
-  if (s.substr(0, prefix.size()) != prefix) return false;
+  if (!starts_with(s, prefix)) return false;
   s.remove_prefix(prefix.size());
   return true;
 }
 
-inline bool starts_with(std::string_view s, std::string_view p) {
-  return s.substr(0, p.size()) == p;
+// The position of the first byte of `s` that is one of `set` (npos when none). Unlike
+// string_view::find_first_of, which calls memchr on `set` for every byte of `s`, one memchr
+// for a single byte and a plain loop for a few.
+inline std::size_t find_first_of(std::string_view s, std::string_view set) {
+  if (set.size() == 1) return s.find(set[0]);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    for (const char c : set) {
+      if (s[i] == c) return i;
+    }
+  }
+  return std::string_view::npos;
 }
 inline bool ends_with(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
@@ -81,7 +119,7 @@ inline bool value_after(std::string_view s, std::string_view key, std::string_vi
   const auto p = s.find(key, from);
   if (p == std::string_view::npos) return false;
   auto rest = s.substr(p + key.size());
-  const auto e = rest.find_first_of(enders);
+  const auto e = find_first_of(rest, enders);
   out = e == std::string_view::npos ? rest : rest.substr(0, e);
   return true;
 }

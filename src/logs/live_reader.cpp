@@ -130,13 +130,17 @@ struct LiveReader::Impl {
     ParseContext& ctx = *contexts[i];
     for (std::size_t k = 0; k < b.lines.size(); ++k) {
       ++line_numbers[i];
-      Event e = parse_line(b.lines.line(k), ctx);
+      // Straight into the batch (no copy of the Event); taken back when not kept.
+      Event& e = b.events.emplace_back();
+      parse_line(b.lines.line(k), ctx, e);
       if (e.has_time && (!b.has_time || e.time > b.latest)) {
         b.has_time = true;
         b.latest = e.time;
       }
-      if (o.keep && !o.keep(e)) continue;
-      b.events.push_back(e);
+      if (o.keep && !o.keep(e)) {
+        b.events.pop_back();
+        continue;
+      }
       b.line_numbers.push_back(line_numbers[i]);
     }
   }

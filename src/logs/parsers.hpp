@@ -17,12 +17,17 @@ namespace mw::logs {
 // smtp, lmtp, local, virtual, pipe, error, retry, discard, bounce, anvil, master,
 // postfix-script, tlsmgr.
 std::optional<Facts> parse_postfix(std::string_view tag, std::string_view msg);
+// The same into `f`, which must be a default-constructed Facts; on false `f` is left
+// unspecified. parse_line fills its Event's facts in place through it (no Facts copies).
+bool parse_postfix(std::string_view tag, std::string_view msg, Facts& f);
 // True for a tag of Postfix ("postfix", "postfix-<instance>", with "/<daemon>").
 bool is_postfix_tag(std::string_view tag);
 
 // Dovecot: `tag` is "dovecot", "dovecot-auth", "auth", "auth-worker(N)", "imap-login", ...
 // (dovecot's syslog tag or, in its own log file, the process name).
 std::optional<Facts> parse_dovecot(std::string_view tag, std::string_view msg);
+// The same into a default-constructed `f` (unspecified on false), as parse_postfix's.
+bool parse_dovecot(std::string_view tag, std::string_view msg, Facts& f);
 bool is_dovecot_tag(std::string_view tag);
 
 // OpenSSH sshd (and sshd-session, OpenSSH 9.8+): Accepted / Failed <method> for [invalid user]
@@ -35,6 +40,8 @@ std::optional<Facts> parse_sshd(std::string_view msg);
 // gave before the scan, `next_queue_id` the one after (queued_as), so that an engine counts
 // the message once by following next_queue_id.
 std::optional<Facts> parse_amavis(std::string_view msg);
+// The same into a default-constructed `f` (unspecified on false), as parse_postfix's.
+bool parse_amavis(std::string_view msg, Facts& f);
 
 // --- Zimbra ---------------------------------------------------------------------------------
 

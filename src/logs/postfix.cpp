@@ -2,6 +2,7 @@
 // smtpd_check.c, smtpd_sasl_glue.c, postscreen*.c, cleanup, qmgr, the delivery agents' "log
 // delivered/deferred/bounced" lines, bounce); checked against the fail2ban 1.0.2 and
 // sshguard 2.4.2 test lines in tests/data/logs/public/.
+#include <algorithm>
 #include <array>
 
 #include "logs/field_scan.hpp"
@@ -18,17 +19,17 @@ constexpr std::string_view kSmtpdSubmissionServices[] = {"submission", "submissi
 
 // "QID: " at the front of a message: NOQUEUE, a short (hex) or long (base-52ish) queue id.
 bool queue_id_prefix(std::string_view& msg, std::string_view& qid) {
+  const std::size_t limit = std::min<std::size_t>(msg.size(), 24);
   std::size_t n = 0;
-  while (n < msg.size() && n < 24 &&
-         ((msg[n] >= '0' && msg[n] <= '9') || (msg[n] >= 'A' && msg[n] <= 'Z') ||
-          (msg[n] >= 'a' && msg[n] <= 'z'))) {
-    ++n;
+  std::uint8_t seen = 0;  // the classes of the id's bytes
+  for (; n < limit; ++n) {
+    const std::uint8_t k = scan::byte_class(msg[n]);
+    if (k == 0) break;
+    seen |= k;
   }
   if (n < 5 || n + 1 >= msg.size() || msg[n] != ':' || msg[n + 1] != ' ') return false;
   // A lower-case word is a log level ("warning: "), never a queue id.
-  bool lower_only = true;
-  for (std::size_t i = 0; i < n; ++i) lower_only = lower_only && msg[i] >= 'a' && msg[i] <= 'z';
-  if (lower_only) return false;
+  if (seen == scan::kClassLower) return false;
   qid = msg.substr(0, n);
   msg.remove_prefix(n + 2);
   return true;
@@ -174,21 +175,21 @@ bool after_from(std::string_view s, std::string_view cause_prefix, EventKind kin
   return true;
 }
 
-std::optional<Facts> smtpd(std::string_view msg, Facts f) {
+bool smtpd(std::string_view msg, Facts& f) {
   if (consume(msg, "connect from ")) {
     scan::Client c;
-    if (!scan::postfix_client(msg, c)) return std::nullopt;
+    if (!scan::postfix_client(msg, c)) return false;
     set_client(f, c);
     f.kind = EventKind::connect;
-    return f;
+    return true;
   }
   if (consume(msg, "disconnect from ")) {
     scan::Client c;
-    if (!scan::postfix_client(msg, c)) return std::nullopt;
+    if (!scan::postfix_client(msg, c)) return false;
     set_client(f, c);
     f.kind = EventKind::disconnect;
     f.reason = scan::trim(msg);  // "ehlo=1 auth=0/1 quit=1 commands=2/3"
-    return f;
+    return true;
   }
   if (after_from(msg, "lost connection after ", EventKind::disconnect, f) ||
       after_from(msg, "timeout after ", EventKind::disconnect, f) ||
@@ -196,7 +197,7 @@ std::optional<Facts> smtpd(std::string_view msg, Facts f) {
       after_from(msg, "improper command pipelining after ", EventKind::protocol_error, f) ||
       after_from(msg, "SSL_accept error from ", EventKind::protocol_error, f) ||
       after_from(msg, "warning: non-SMTP command from ", EventKind::protocol_error, f)) {
-    return f;
+    return true;
   }
   for (std::string_view tls :
        {"Anonymous TLS connection established from ", "Untrusted TLS connection established from ",
@@ -204,15 +205,15 @@ std::optional<Facts> smtpd(std::string_view msg, Facts f) {
     auto rest = msg;
     if (consume(rest, tls)) {
       scan::Client c;
-      if (!scan::postfix_client(rest, c)) return std::nullopt;
+      if (!scan::postfix_client(rest, c)) return false;
       set_client(f, c);
       f.kind = EventKind::other;
-      return f;
+      return true;
     }
   }
   if (starts_with(msg, "warning: ")) {
     auto w = msg.substr(9);
-    if (sasl_failure(w, f)) return f;
+    if (sasl_failure(w, f)) return true;
     f.kind = EventKind::diagnostic;
     f.reason = w;
     // "hostname H does not resolve to address A[: ...]" and "CLIENT: ..." name a client.
@@ -226,13 +227,13 @@ std::optional<Facts> smtpd(std::string_view msg, Facts f) {
       scan::Client c;
       if (scan::postfix_client(cl, c) && starts_with(cl, ": ")) set_client(f, c);
     }
-    return f;
+    return true;
   }
   std::string_view qid;
   if (queue_id_prefix(msg, qid)) {
     if (consume(msg, "client=")) {
       scan::Client c;
-      if (!scan::postfix_client(msg, c)) return std::nullopt;
+      if (!scan::postfix_client(msg, c)) return false;
       set_client(f, c);
       f.queue_id = qid;
       f.kind = EventKind::message_client;
@@ -245,28 +246,27 @@ std::optional<Facts> smtpd(std::string_view msg, Facts f) {
         f.account = e == std::string_view::npos ? user : user.substr(0, e);
         f.outcome = Outcome::success;
       }
-      return f;
+      return true;
     }
-    if (action_line(qid, msg, f)) return f;
-    return std::nullopt;
+    return action_line(qid, msg, f);
   }
-  return std::nullopt;
+  return false;
 }
 
-std::optional<Facts> postscreen(std::string_view msg, Facts f) {
+bool postscreen(std::string_view msg, Facts& f) {
   if (consume(msg, "CONNECT from ")) {
     scan::Client c;
-    if (!scan::postfix_client(msg, c)) return std::nullopt;
+    if (!scan::postfix_client(msg, c)) return false;
     set_client(f, c);
     f.kind = EventKind::connect;
-    return f;
+    return true;
   }
   if (consume(msg, "DISCONNECT ")) {
     scan::Client c;
-    if (!scan::postfix_client(msg, c)) return std::nullopt;
+    if (!scan::postfix_client(msg, c)) return false;
     set_client(f, c);
     f.kind = EventKind::disconnect;
-    return f;
+    return true;
   }
   struct Verdict {
     std::string_view word;
@@ -295,39 +295,63 @@ std::optional<Facts> postscreen(std::string_view msg, Facts f) {
   for (const auto& v : kVerdicts) {
     if (!starts_with(msg, v.word)) continue;
     const auto open = msg.find('[');
-    if (open == std::string_view::npos) return std::nullopt;
+    if (open == std::string_view::npos) return false;
     auto rest = msg.substr(open);
     scan::Client c;
-    if (!scan::postfix_client(rest, c)) return std::nullopt;
+    if (!scan::postfix_client(rest, c)) return false;
     set_client(f, c);
     f.kind = EventKind::screen;
     f.outcome = v.outcome;
     f.reason = scan::trim(v.word);
-    return f;
+    return true;
   }
   std::string_view qid;
   auto rest = msg;
-  if (queue_id_prefix(rest, qid) && action_line(qid, rest, f)) return f;
+  if (queue_id_prefix(rest, qid) && action_line(qid, rest, f)) return true;
   if (starts_with(msg, "cache ") || starts_with(msg, "warning: ")) {
     f.kind = starts_with(msg, "warning: ") ? EventKind::diagnostic : EventKind::service;
     f.reason = msg;
-    return f;
+    return true;
   }
-  return std::nullopt;
+  return false;
 }
 
 // "to=<x>, orig_to=<y>, relay=R, conn_use=N, delay=D, delays=a/b/c/d, dsn=X, status=S (text)".
-std::optional<Facts> delivery(std::string_view qid, std::string_view msg, Facts f) {
-  if (!consume(msg, "to=")) return std::nullopt;
-  if (!scan::angle_value(msg, f.recipients)) return std::nullopt;
+// Fills `f` only on success: queue_line goes on with `f` as it was when this fails.
+bool delivery(std::string_view qid, std::string_view msg, Facts& f) {
+  if (!consume(msg, "to=")) return false;
+  std::string_view recipient;
+  if (!scan::angle_value(msg, recipient)) return false;
+  // The first ", relay=", ", dsn=" and ", status=" in one pass over the commas (three finds
+  // walked the same commas three times). Normally relay and dsn come before status, where the
+  // pass stops; a line without them is searched to its end, as a find would.
+  constexpr auto npos = std::string_view::npos;
+  std::size_t relay_at = npos, dsn_at = npos, st = npos;
+  for (auto p = msg.find(','); p != npos; p = msg.find(',', p + 1)) {
+    const auto rest = msg.substr(p);
+    if (relay_at == npos && starts_with(rest, ", relay=")) {
+      relay_at = p;
+    } else if (dsn_at == npos && starts_with(rest, ", dsn=")) {
+      dsn_at = p;
+    } else if (st == npos && starts_with(rest, ", status=")) {
+      st = p;
+    }
+    if (relay_at != npos && dsn_at != npos && st != npos) break;
+  }
+  if (st == npos) return false;
+  f.recipients = recipient;
   f.nrcpt = 1;
   f.queue_id = qid;
   f.kind = EventKind::delivery;
-  std::string_view v;
-  if (scan::value_after(msg, ", relay=", ",", v)) f.relay = v;
-  if (scan::value_after(msg, ", dsn=", ",", v)) f.dsn = v;
-  const auto st = msg.find(", status=");
-  if (st == std::string_view::npos) return std::nullopt;
+  // Each value ends at the next ',' (or the end of the message).
+  if (relay_at != npos) {
+    const auto v = msg.substr(relay_at + 8);
+    f.relay = v.substr(0, v.find(','));
+  }
+  if (dsn_at != npos) {
+    const auto v = msg.substr(dsn_at + 6);
+    f.dsn = v.substr(0, v.find(','));
+  }
   auto status = msg.substr(st + 9);
   const auto sp = status.find(' ');
   const auto word = status.substr(0, sp);
@@ -351,54 +375,99 @@ std::optional<Facts> delivery(std::string_view qid, std::string_view msg, Facts 
     if (q != std::string_view::npos) {
       auto id = text.substr(q + 10);
       std::size_t n = 0;
-      while (n < id.size() && n < 24 &&
-             ((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'A' && id[n] <= 'Z') ||
-              (id[n] >= 'a' && id[n] <= 'z'))) {
-        ++n;
-      }
+      while (n < id.size() && n < 24 && scan::is_alnum(id[n])) ++n;
       if (n > 0) f.next_queue_id = id.substr(0, n);
     }
   }
-  return f;
+  return true;
 }
 
-std::optional<Facts> queue_line(std::string_view daemon, std::string_view msg, Facts f) {
+// The daemons parse_postfix tells apart. Found once per line by length and then name (a chain
+// of string compares per question showed in profiles).
+enum class Daemon : std::uint8_t {
+  smtpd,
+  postscreen,
+  cleanup,
+  qmgr,
+  pickup,
+  bounce,
+  postsuper,
+  smtp,
+  lmtp,
+  other_delivery_agent,  // local, virtual, pipe, error, retry, discard
+  other,
+};
+
+Daemon daemon_of(std::string_view d) {
+  switch (d.size()) {
+    case 4:
+      if (d == "smtp") return Daemon::smtp;
+      if (d == "lmtp") return Daemon::lmtp;
+      if (d == "qmgr") return Daemon::qmgr;
+      if (d == "pipe") return Daemon::other_delivery_agent;
+      break;
+    case 5:
+      if (d == "smtpd") return Daemon::smtpd;
+      if (d == "local" || d == "error" || d == "retry") return Daemon::other_delivery_agent;
+      break;
+    case 6:
+      if (d == "pickup") return Daemon::pickup;
+      if (d == "bounce") return Daemon::bounce;
+      break;
+    case 7:
+      if (d == "cleanup") return Daemon::cleanup;
+      if (d == "virtual" || d == "discard") return Daemon::other_delivery_agent;
+      break;
+    case 9:
+      if (d == "postsuper") return Daemon::postsuper;
+      break;
+    case 10:
+      if (d == "postscreen") return Daemon::postscreen;
+      break;
+    default:
+      break;
+  }
+  return Daemon::other;
+}
+
+// On failure `f` is left part-filled: the caller starts again from a fresh Facts.
+bool queue_line(Daemon daemon, std::string_view msg, Facts& f) {
   std::string_view qid;
-  if (!queue_id_prefix(msg, qid)) return std::nullopt;
+  if (!queue_id_prefix(msg, qid)) return false;
   f.queue_id = qid;
-  if (daemon == "cleanup") {
+  if (daemon == Daemon::cleanup) {
     if (consume(msg, "message-id=")) {
       f.kind = EventKind::message_id;
       f.message_id = msg;
-      return f;
+      return true;
     }
     if (consume(msg, "resent-message-id=")) {
       f.kind = EventKind::other;
       f.message_id = msg;
-      return f;
+      return true;
     }
-    if (action_line(qid, msg, f)) return f;
+    if (action_line(qid, msg, f)) return true;
     for (std::string_view w : {"warning: ", "info: ", "replace: ", "prepend: ", "strip: "}) {
       if (starts_with(msg, w)) {
         f.kind = EventKind::other;
         f.reason = msg;
-        return f;
+        return true;
       }
     }
-    return std::nullopt;
+    return false;
   }
-  if (daemon == "qmgr") {
+  if (daemon == Daemon::qmgr) {
     if (msg == "removed") {
       f.kind = EventKind::removed;
-      return f;
+      return true;
     }
     if (consume(msg, "from=")) {
-      if (!scan::angle_value(msg, f.from)) return std::nullopt;
+      if (!scan::angle_value(msg, f.from)) return false;
       f.has_from = true;
       if (consume(msg, ", status=expired")) {
         f.kind = EventKind::delivery;
         f.status = DeliveryStatus::expired;
-        return f;
+        return true;
       }
       f.kind = EventKind::message_queued;
       std::string_view v;
@@ -407,40 +476,40 @@ std::optional<Facts> queue_line(std::string_view daemon, std::string_view msg, F
       if (scan::value_after(msg, ", nrcpt=", " ,", v) && scan::whole_uint(v, n, 9)) {
         f.nrcpt = static_cast<std::uint32_t>(n);
       }
-      return f;
+      return true;
     }
     if (starts_with(msg, "skipped, ")) {
       f.kind = EventKind::other;
-      return f;
+      return true;
     }
     return delivery(qid, msg, f);
   }
-  if (daemon == "postsuper") {  // an administrator's queue operation
+  if (daemon == Daemon::postsuper) {  // an administrator's queue operation
     if (msg == "removed") {
       f.kind = EventKind::removed;
       f.reason = "postsuper";
-      return f;
+      return true;
     }
     if (msg == "placed on hold" || msg == "released from hold" || msg == "requeued") {
       f.kind = EventKind::other;
       f.reason = msg;
-      return f;
+      return true;
     }
-    return std::nullopt;
+    return false;
   }
-  if (daemon == "pickup") {
+  if (daemon == Daemon::pickup) {
     // "uid=1000 from=<user>": account is the local uid.
-    if (!consume(msg, "uid=")) return std::nullopt;
+    if (!consume(msg, "uid=")) return false;
     const auto sp = msg.find(' ');
-    if (sp == std::string_view::npos) return std::nullopt;
+    if (sp == std::string_view::npos) return false;
     f.account = msg.substr(0, sp);
     msg.remove_prefix(sp + 1);
-    if (!consume(msg, "from=") || !scan::angle_value(msg, f.from)) return std::nullopt;
+    if (!consume(msg, "from=") || !scan::angle_value(msg, f.from)) return false;
     f.has_from = true;
     f.kind = EventKind::message_pickup;
-    return f;
+    return true;
   }
-  if (daemon == "bounce") {
+  if (daemon == Daemon::bounce) {
     for (std::string_view w :
          {"sender non-delivery notification: ", "sender delivery status notification: ",
           "postmaster non-delivery notification: ", "sender delay notification: "}) {
@@ -449,28 +518,20 @@ std::optional<Facts> queue_line(std::string_view daemon, std::string_view msg, F
         f.kind = EventKind::bounce_notice;
         f.next_queue_id = rest;
         f.reason = w.substr(0, w.size() - 2);
-        return f;
+        return true;
       }
     }
-    return std::nullopt;
+    return false;
   }
   // Delivery agents.
-  if (auto d = delivery(qid, msg, f)) return d;
+  if (delivery(qid, msg, f)) return true;
   for (std::string_view w : {"host ", "lost connection with ", "conversation with ",
                              "enabling PIX workarounds", "warning: "}) {
     if (starts_with(msg, w)) {
       f.kind = EventKind::other;
       f.reason = msg;
-      return f;
+      return true;
     }
-  }
-  return std::nullopt;
-}
-
-bool is_delivery_agent(std::string_view d) {
-  for (std::string_view a :
-       {"smtp", "lmtp", "local", "virtual", "pipe", "error", "retry", "discard"}) {
-    if (d == a) return true;
   }
   return false;
 }
@@ -482,28 +543,29 @@ bool is_postfix_tag(std::string_view tag) {
   return tag.size() == 7 || tag[7] == '/' || tag[7] == '-';
 }
 
-std::optional<Facts> parse_postfix(std::string_view tag, std::string_view msg) {
+bool parse_postfix(std::string_view tag, std::string_view msg, Facts& f) {
   const auto last = tag.rfind('/');
   const auto first = tag.find('/');
-  const std::string_view daemon = last == std::string_view::npos ? tag : tag.substr(last + 1);
+  const Daemon daemon = daemon_of(last == std::string_view::npos ? tag : tag.substr(last + 1));
   const std::string_view service =
       first != last ? tag.substr(first + 1, last - first - 1) : std::string_view{};
-  Facts f;
-  if (daemon == "smtpd") {
+  if (daemon == Daemon::smtpd) {
     f.protocol = Protocol::smtp;
     for (auto s : kSmtpdSubmissionServices) {
       if (service == s) f.protocol = Protocol::submission;
     }
     return smtpd(msg, f);
   }
-  if (daemon == "postscreen") {
+  if (daemon == Daemon::postscreen) {
     f.protocol = Protocol::smtp;
     return postscreen(msg, f);
   }
-  if (daemon == "lmtp") f.protocol = Protocol::lmtp;
-  if (daemon == "cleanup" || daemon == "qmgr" || daemon == "pickup" || daemon == "bounce" ||
-      daemon == "postsuper" || is_delivery_agent(daemon)) {
-    if (auto q = queue_line(daemon, msg, f)) return q;
+  if (daemon == Daemon::lmtp) f.protocol = Protocol::lmtp;
+  if (daemon != Daemon::other) {
+    if (queue_line(daemon, msg, f)) return true;
+    const Protocol protocol = f.protocol;
+    f = Facts{};
+    f.protocol = protocol;
   }
   // Any daemon: life cycle and generic diagnostics.
   for (std::string_view w : {"statistics: ", "daemon started", "reload ", "terminating on signal",
@@ -513,17 +575,17 @@ std::optional<Facts> parse_postfix(std::string_view tag, std::string_view msg) {
     if (starts_with(msg, w)) {
       f.kind = EventKind::service;
       f.reason = msg;
-      return f;
+      return true;
     }
   }
   for (std::string_view w : {"warning: ", "error: ", "fatal: ", "panic: "}) {
     if (starts_with(msg, w)) {
       f.kind = EventKind::diagnostic;
       f.reason = msg.substr(w.size());
-      return f;
+      return true;
     }
   }
-  if (daemon == "smtp" || daemon == "lmtp") {
+  if (daemon == Daemon::smtp || daemon == Daemon::lmtp) {
     for (std::string_view w :
          {"connect to ", "Untrusted TLS connection established to ",
           "Trusted TLS connection established to ", "Verified TLS connection established to ",
@@ -531,11 +593,17 @@ std::optional<Facts> parse_postfix(std::string_view tag, std::string_view msg) {
       if (starts_with(msg, w)) {
         f.kind = EventKind::other;
         f.reason = msg;
-        return f;
+        return true;
       }
     }
   }
-  return std::nullopt;
+  return false;
+}
+
+std::optional<Facts> parse_postfix(std::string_view tag, std::string_view msg) {
+  Facts f;
+  if (!parse_postfix(tag, msg, f)) return std::nullopt;
+  return f;
 }
 
 }  // namespace mw::logs

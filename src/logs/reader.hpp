@@ -20,7 +20,9 @@ namespace mw::logs {
 
 struct ReadOptions {
   unsigned threads = 0;               // 0: std::thread::hardware_concurrency()
-  std::size_t chunk_bytes = 8 << 20;  // the size of the chunks parsed in parallel
+  // The size of the chunks parsed in parallel: small enough that a chunk's events are still
+  // in cache when the delivering thread reads them.
+  std::size_t chunk_bytes = 1 << 20;
   std::string time_zone = "local";    // make_time_zone spec (syslog.hpp)
   TrustedProxies trusted;             // parsers.hpp
   bool progress = false;              // draw the progress bar on stderr (only on a terminal)

@@ -1,6 +1,7 @@
 // Syslog envelopes (RFC 3164, RFC 5424, ISO 8601) and their time rules.
 #include "logs/syslog.hpp"
 
+#include <cstring>
 #include <ctime>
 #include <string>
 
@@ -34,8 +35,13 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
 }
 
 std::int32_t ProcessLocalZone::offset_for_local(std::int64_t local_seconds) const {
+  // Cached per quarter of an hour, not per hour: Lord Howe Island changes its clocks by 30
+  // minutes at 02:00 and the Chatham Islands at 02:45, so an hour can hold two offsets (and,
+  // when the clocks go back, a half hour that exists twice). Every transition of our time falls
+  // on a quarter hour, so the offset is the same throughout each quarter and the answer never
+  // depends on which line of it came first (nor on how a file was cut into chunks).
   const std::int64_t hour =
-      local_seconds >= 0 ? local_seconds / 3600 : (local_seconds - 3599) / 3600;
+      local_seconds >= 0 ? local_seconds / 900 : (local_seconds - 899) / 900;
   if (hour == cached_hour_) return cached_offset_;
   auto gmtoff_at = [](std::int64_t t) -> std::int32_t {
     std::time_t tt = static_cast<std::time_t>(t);
@@ -80,9 +86,18 @@ bool parse_offset_text(std::string_view s, std::int32_t& out) {
 constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
+// The three bytes as one number, compared with the twelve names': no string compare per month.
+constexpr std::uint32_t month_key(std::string_view s) {
+  return static_cast<std::uint32_t>(static_cast<unsigned char>(s[0])) << 16 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(s[1])) << 8 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(s[2]));
+}
+
 int month_of(std::string_view s) {
+  if (s.size() != 3) return 0;
+  const std::uint32_t k = month_key(s);
   for (int i = 0; i < 12; ++i) {
-    if (s == kMonths[i]) return i + 1;
+    if (k == month_key(kMonths[i])) return i + 1;
   }
   return 0;
 }
@@ -141,17 +156,16 @@ bool iso_timestamp(std::string_view& s, Envelope& e, bool allow_space_separator)
   return e.month >= 1 && e.month <= 12 && e.day >= 1 && e.day <= 31;
 }
 
-std::optional<Envelope> rfc5424(std::string_view s) {
-  Envelope e;
+bool rfc5424(std::string_view s, Envelope& e) {
   e.format = EnvelopeFormat::rfc5424;
-  if (!consume(s, "<")) return std::nullopt;
+  if (!consume(s, "<")) return false;
   std::uint64_t pri = 0, version = 0;
-  if (!scan::uint_prefix(s, pri, 3) || pri > 191 || !consume(s, ">")) return std::nullopt;
-  if (!scan::uint_prefix(s, version, 2) || version == 0 || !consume(s, " ")) return std::nullopt;
+  if (!scan::uint_prefix(s, pri, 3) || pri > 191 || !consume(s, ">")) return false;
+  if (!scan::uint_prefix(s, version, 2) || version == 0 || !consume(s, " ")) return false;
   if (consume(s, "-")) {
-    return std::nullopt;  // a nil timestamp: nothing to place the line in time with
+    return false;  // a nil timestamp: nothing to place the line in time with
   }
-  if (!iso_timestamp(s, e, false) || !consume(s, " ")) return std::nullopt;
+  if (!iso_timestamp(s, e, false) || !consume(s, " ")) return false;
   auto field = [&s](std::string_view& out) {
     const auto sp = s.find(' ');
     if (sp == std::string_view::npos || sp == 0) return false;
@@ -161,7 +175,7 @@ std::optional<Envelope> rfc5424(std::string_view s) {
     return true;
   };
   std::string_view msgid;
-  if (!field(e.host) || !field(e.program) || !field(e.pid) || !field(msgid)) return std::nullopt;
+  if (!field(e.host) || !field(e.program) || !field(e.pid) || !field(msgid)) return false;
   // STRUCTURED-DATA: "-" or "[id k="v" ...]..." where '"', '\' and ']' are escaped by '\'.
   if (consume(s, "-")) {
   } else if (!s.empty() && s[0] == '[') {
@@ -179,82 +193,112 @@ std::optional<Envelope> rfc5424(std::string_view s) {
           break;
         }
       }
-      if (i >= s.size()) return std::nullopt;  // unterminated element
-      ++i;                                     // past ']'
+      if (i >= s.size()) return false;  // unterminated element
+      ++i;                              // past ']'
     }
     s.remove_prefix(i);
   } else {
-    return std::nullopt;
+    return false;
   }
   consume(s, " ");
   consume(s, "\xEF\xBB\xBF");  // the BOM RFC 5424 puts before a UTF-8 message
   e.message = s;
-  return e;
+  return true;
 }
 
-std::optional<Envelope> rfc3164(std::string_view s) {
-  Envelope e;
+bool rfc3164(std::string_view line, Envelope& e) {
+  std::string_view s = line;
   e.format = EnvelopeFormat::rfc3164;
-  if (s.size() < 15) return std::nullopt;
+  if (s.size() < 15) return false;
   e.month = month_of(s.substr(0, 3));
-  if (e.month == 0 || s[3] != ' ') return std::nullopt;
+  if (e.month == 0 || s[3] != ' ') return false;
   s.remove_prefix(4);
   if (!s.empty() && s[0] == ' ') s.remove_prefix(1);  // "Nov  6"
   std::uint64_t day = 0;
   if (!scan::uint_prefix(s, day, 2) || day < 1 || day > 31 || !consume(s, " ")) {
-    return std::nullopt;
+    return false;
   }
   e.day = static_cast<int>(day);
-  if (!clock_time(s, e)) return std::nullopt;
+  if (!clock_time(s, e)) return false;
+  const std::size_t after_clock = s.size();
   fraction(s, e, '.');
-  if (!consume(s, " ")) return std::nullopt;
+  if (s.size() == after_clock) e.rfc3164_time_bytes = line.size() - after_clock;
+  if (!consume(s, " ")) return false;
   parse_host_tag(s, e);
-  return e;
+  return true;
 }
 
-std::optional<Envelope> iso(std::string_view s) {
-  Envelope e;
+bool iso(std::string_view s, Envelope& e) {
   e.format = EnvelopeFormat::iso;
-  if (!iso_timestamp(s, e, true) || !consume(s, " ")) return std::nullopt;
+  if (!iso_timestamp(s, e, true) || !consume(s, " ")) return false;
   parse_host_tag(s, e);
-  return e;
+  return true;
 }
 
-// "prog[pid]:" or "prog:" as the whole token (with its colon).
-bool tag_token(std::string_view token, Envelope& e) {
-  if (token.size() < 2 || token.back() != ':') return false;
-  token.remove_suffix(1);
-  if (token.back() == ']') {
-    const auto open = token.rfind('[');
-    if (open == std::string_view::npos || open == 0) return false;
-    e.pid = token.substr(open + 1, token.size() - open - 2);
-    token = token.substr(0, open);
+// Whether one of the eight bytes of `w` is `c` (the classic "has a zero byte" test on w ^ c).
+bool has_byte(std::uint64_t w, char c) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  const std::uint64_t x = w ^ (kOnes * static_cast<unsigned char>(c));
+  return ((x - kOnes) & ~x & kHighs) != 0;
+}
+
+// The first space-delimited token of `rest` (all of it without a space), and whether it is a
+// tag: "prog[pid]:" or "prog:" with no other bracket in prog. The end is found eight bytes at
+// a time and brackets are only looked for in a token that ends with ':' (this runs twice per
+// line, and the host token is never a tag). As before, a "...[pid]:" token sets `pid` even
+// when its prog part then fails the test.
+bool tag_token(std::string_view rest, std::size_t& token_end, std::string_view& program,
+               std::string_view& pid) {
+  constexpr std::size_t npos = std::string_view::npos;
+  std::size_t n = 0;
+  while (n + 8 <= rest.size()) {
+    std::uint64_t w;
+    std::memcpy(&w, rest.data() + n, 8);
+    if (has_byte(w, ' ')) break;
+    n += 8;
   }
-  if (token.empty() || token.find_first_of("[]") != std::string_view::npos) return false;
-  e.program = token;
+  while (n < rest.size() && rest[n] != ' ') ++n;
+  token_end = n == rest.size() ? npos : n;
+  if (n < 2 || rest[n - 1] != ':') return false;
+  std::size_t name_len = n - 1;
+  if (rest[n - 2] == ']') {
+    std::size_t open = n - 2;  // the last '[' before the ']'
+    while (open > 0 && rest[open - 1] != '[') --open;
+    if (open <= 1) return false;  // no '[', or "[pid]:" with an empty name
+    --open;
+    pid = rest.substr(open + 1, n - 2 - (open + 1));
+    name_len = open;
+  }
+  for (std::size_t i = 0; i < name_len; ++i) {
+    if (rest[i] == '[' || rest[i] == ']') return false;
+  }
+  program = rest.substr(0, name_len);
   return true;
 }
 
 }  // namespace
 
-void parse_host_tag(std::string_view rest, Envelope& e) {
-  auto first_sp = rest.find(' ');
-  auto first = rest.substr(0, first_sp);
+void parse_host_tag(std::string_view rest, std::string_view& host, std::string_view& program,
+                    std::string_view& pid, std::string_view& message) {
+  std::size_t first_sp = 0;
   // A first token that is already a tag: no host in the line.
-  if (tag_token(first, e)) {
-    e.message = first_sp == std::string_view::npos ? std::string_view{} : rest.substr(first_sp + 1);
+  if (tag_token(rest, first_sp, program, pid)) {
+    message = first_sp == std::string_view::npos ? std::string_view{} : rest.substr(first_sp + 1);
     return;
   }
-  e.host = first;
+  host = rest.substr(0, first_sp);
   if (first_sp == std::string_view::npos) return;
   rest.remove_prefix(first_sp + 1);
-  const auto sp = rest.find(' ');
-  auto tag = rest.substr(0, sp);
-  if (tag_token(tag, e)) {
-    e.message = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+  std::size_t sp = 0;
+  if (tag_token(rest, sp, program, pid)) {
+    message = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
   } else {
-    e.message = rest;  // a line without a tag ("-- MARK --"): no program
+    message = rest;  // a line without a tag ("-- MARK --"): no program
   }
+}
+
+void parse_host_tag(std::string_view rest, Envelope& e) {
+  parse_host_tag(rest, e.host, e.program, e.pid, e.message);
 }
 
 int YearInference::year_for(int month) {
@@ -268,11 +312,17 @@ int YearInference::year_for(int month) {
   return year_;
 }
 
+bool parse_syslog_envelope(std::string_view line, Envelope& env) {
+  if (line.empty()) return false;
+  if (line[0] == '<') return rfc5424(line, env);
+  if (is_digit(line[0])) return iso(line, env);
+  return rfc3164(line, env);
+}
+
 std::optional<Envelope> parse_syslog_envelope(std::string_view line) {
-  if (line.empty()) return std::nullopt;
-  if (line[0] == '<') return rfc5424(line);
-  if (is_digit(line[0])) return iso(line);
-  return rfc3164(line);
+  Envelope env;
+  if (!parse_syslog_envelope(line, env)) return std::nullopt;
+  return env;
 }
 
 bool civil_to_utc(int year, int month, int day, int hour, int minute, int second,

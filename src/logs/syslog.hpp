@@ -44,13 +44,13 @@ class FixedOffsetZone final : public TimeZone {
 
 // The process' local zone (the TZ environment variable, else /etc/localtime), through
 // localtime_r. A named zone (--tz Europe/Berlin) is applied by setting TZ before parsing
-// starts. Caches the offset per local hour; not for concurrent use (one per thread).
+// starts. Caches the offset per local quarter hour; not for concurrent use (one per thread).
 class ProcessLocalZone final : public TimeZone {
  public:
   std::int32_t offset_for_local(std::int64_t local_seconds) const override;
 
  private:
-  mutable std::int64_t cached_hour_ = INT64_MIN;
+  mutable std::int64_t cached_hour_ = INT64_MIN;  // the local quarter hour cached
   mutable std::int32_t cached_offset_ = 0;
 };
 
@@ -97,16 +97,27 @@ struct Envelope {
   bool has_offset = false;
   std::int32_t offset_seconds = 0;
   std::string_view host, program, pid, message;
+  // RFC 3164 without a fraction of a second: the bytes the timestamp takes at the line's start
+  // (0 otherwise). The timestamp is read from them alone, so a line that starts with the same
+  // bytes followed by a space has the same civil time (parse_line skips re-reading it).
+  std::size_t rfc3164_time_bytes = 0;
 };
 
 // RFC 3164, RFC 5424 or ISO. nullopt when the line has none of these shapes. Hour, minute and
 // second ranges are checked here; whether the day exists in its month is checked by
 // resolve_time (it needs the year).
 std::optional<Envelope> parse_syslog_envelope(std::string_view line);
+// The same into `env`, which must be a default-constructed Envelope; on false `env` is left
+// unspecified (parse_line fills one in place: no Envelope copies).
+bool parse_syslog_envelope(std::string_view line, Envelope& env);
 
 // The tag and message after the timestamp: "host prog[pid]: msg", "prog[pid]: msg" (no host,
 // as in dovecot's own log files), or "host msg" without a tag (program left empty).
 void parse_host_tag(std::string_view rest, Envelope& env);
+// The same into any four views: parse_line fills its Event's fields directly (copying them
+// from an Envelope just written stalled on store forwarding).
+void parse_host_tag(std::string_view rest, std::string_view& host, std::string_view& program,
+                    std::string_view& pid, std::string_view& message);
 
 // The envelope's time in UTC; false when the date does not exist. Uses `years` when the line
 // has no year (and sets *year_inferred), else the line's year.

@@ -98,6 +98,61 @@ TEST(Robustness, InvalidUtf8IsKeptAndCounted) {
   EXPECT_FALSE(is_valid_utf8("\xe2\x82"));          // truncated
 }
 
+// The reference: RFC 3629 decoding one byte at a time.
+bool utf8_reference(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+// is_valid_utf8 reads many bytes per step: a character (or a bad byte, or a cut sequence) at
+// every offset around its step boundaries and in the last bytes must be judged as the
+// reference judges it.
+TEST(Robustness, Utf8CheckAgreesWithTheReferenceAtEveryOffset) {
+  const std::vector<std::string> pieces = {"\xc3\xa9",     "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                           "\xc3",         "\xe2\x82",     "\xff",
+                                           "\xed\xa0\x80", "\xc0\xaf",     "\x80"};
+  for (std::size_t len = 0; len <= 72; ++len) {
+    for (const auto& piece : pieces) {
+      for (std::size_t at = 0; at <= len; ++at) {
+        std::string s(len, 'a');
+        s.insert(at, piece);
+        ASSERT_EQ(is_valid_utf8(s), utf8_reference(s)) << "length " << len << " at " << at;
+      }
+    }
+  }
+}
+
+RC_GTEST_PROP(Robustness, Utf8CheckAgreesWithTheReference, (const std::string& s)) {
+  RC_ASSERT(is_valid_utf8(s) == utf8_reference(s));
+}
+
 TEST(Robustness, GarbageAndEmpty) {
   test::Fixture fx;
   const std::string nul("Nov 28 23:55:58 mx sshd[1]: \0\0\0", 31);

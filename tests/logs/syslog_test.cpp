@@ -136,6 +136,44 @@ TEST(Syslog, ProcessLocalZoneFollowsTzAcrossDst) {
   tzset();
 }
 
+// Consecutive lines sharing a timestamp reuse the previous line's date arithmetic (the memo
+// in ParseContext); the offset must still be the zone's at each line. Lord Howe Island moves
+// its clocks by 30 minutes, inside an hour: one context for all the lines, and a fresh
+// context per line, give the same times, also with two contexts sharing one zone.
+TEST(Syslog, RepeatedTimestampsGiveTheSameTimesAsFreshParsesAcrossAHalfHourDst) {
+  const char* old = std::getenv("TZ");
+  std::string saved = old ? old : "";
+  // POSIX rule of Australia/Lord_Howe: +10:30 standard, +11 summer, from the first Sunday of
+  // October 02:00 to the first Sunday of April 02:00 (no tzdata needed).
+  setenv("TZ", "<+1030>-10:30<+11>-11,M10.1.0,M4.1.0", 1);
+  tzset();
+  std::vector<std::string> lines;
+  for (const char* t : {"Oct  4 01:29:59", "Oct  4 01:59:59", "Oct  4 01:59:59", "Oct  4 02:30:00",
+                        "Oct  4 02:30:00", "Oct  4 02:45:10", "Apr  5 01:15:00", "Apr  5 01:45:00",
+                        "Apr  5 01:45:00", "Apr  5 02:10:00", "Apr  5 02:10:00"})
+    lines.push_back(std::string(t) + " h sshd[1]: Server listening on :: port 22.");
+  ProcessLocalZone shared;
+  ParseContext a(shared, YearInference(2026, 10)), b(shared, YearInference(2026, 10));
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    ProcessLocalZone fresh_zone;
+    ParseContext fresh(fresh_zone, YearInference(2026, 10));
+    const auto want = parse_line(lines[i], fresh);
+    ASSERT_EQ(want.line_kind, LineKind::parsed) << lines[i];
+    // a and b take turns on the shared zone, so that its cache moves under each one's memo.
+    ParseContext& ctx = i % 3 == 1 ? b : a;
+    const auto got = parse_line(lines[i], ctx);
+    EXPECT_EQ(got.time, want.time) << lines[i];
+  }
+  // 02:30 on Oct 4 is the first summer minute: +11.
+  EXPECT_EQ(parse_line(lines[3], a).time.seconds, utc(2026, 10, 3, 15, 30, 0));
+  if (old) {
+    setenv("TZ", saved.c_str(), 1);
+  } else {
+    unsetenv("TZ");
+  }
+  tzset();
+}
+
 TEST(Syslog, YearRolloverFromFileTime) {
   // A file modified in January 2027 that starts in December: Dec is 2026, Jan 2027.
   FixedOffsetZone z(0);
