@@ -19,13 +19,13 @@
 namespace mw::logs {
 
 struct ReadOptions {
-  unsigned threads = 0;               // 0: std::thread::hardware_concurrency()
+  unsigned threads = 0;  // 0: std::thread::hardware_concurrency()
   // The size of the chunks parsed in parallel: small enough that a chunk's events are still
   // in cache when the delivering thread reads them.
   std::size_t chunk_bytes = 1 << 20;
-  std::string time_zone = "local";    // make_time_zone spec (syslog.hpp)
-  TrustedProxies trusted;             // parsers.hpp
-  bool progress = false;              // draw the progress bar on stderr (only on a terminal)
+  std::string time_zone = "local";  // make_time_zone spec (syslog.hpp)
+  TrustedProxies trusted;           // parsers.hpp
+  bool progress = false;            // draw the progress bar on stderr (only on a terminal)
   // Bytes of this call's inputs read so far (file bytes: compressed ones for compressed
   // input), after each chunk, on the calling thread: for a caller's own progress display.
   std::function<void(std::uint64_t)> on_progress;

@@ -40,8 +40,7 @@ std::int32_t ProcessLocalZone::offset_for_local(std::int64_t local_seconds) cons
   // when the clocks go back, a half hour that exists twice). Every transition of our time falls
   // on a quarter hour, so the offset is the same throughout each quarter and the answer never
   // depends on which line of it came first (nor on how a file was cut into chunks).
-  const std::int64_t hour =
-      local_seconds >= 0 ? local_seconds / 900 : (local_seconds - 899) / 900;
+  const std::int64_t hour = local_seconds >= 0 ? local_seconds / 900 : (local_seconds - 899) / 900;
   if (hour == cached_hour_) return cached_offset_;
   auto gmtoff_at = [](std::int64_t t) -> std::int32_t {
     std::time_t tt = static_cast<std::time_t>(t);

@@ -217,7 +217,7 @@ TEST(BanDriver, RateLimitDropsAndCountsThenRefills) {
             "minute");
   EXPECT_EQ(r.metrics.rate_limited_count(), 2u);
   // Dropped, not queued: nothing happens for them later by itself...
-  r.clock.advance(30s);  // one token back (2 per minute)
+  r.clock.advance(30s);                    // one token back (2 per minute)
   ASSERT_EQ(r.runner.scripts.size(), 1u);  // the two bans, in one transaction
   EXPECT_EQ(r.scripts_with("203.0.113.3"), 0u);
   // ...but a new finding naming one of them may ban it now.
