@@ -2,10 +2,13 @@
 # `mailwarden logs watch --ban` against the kernel, in a network namespace this script creates:
 #  (a) latency: from writing the threshold-crossing log line to the element being in the
 #      kernel's ban set (seen by `nft monitor`), repeated; median and p95 in ms (goal < 100);
-#  (b) throughput: lines/s that `logs watch --ban` sustains on a generated stream (1 M lines
-#      by default, many attackers, real bans in the namespace), next to fail2ban on the same
-#      stream with its stock postfix filter in mode=auth (the postfix-sasl jail); the ratio
-#      (goal >= 50x).
+#  (b) throughput: lines/s that `logs watch --ban` sustains on a generated stream (5 M lines
+#      by default, one attacker per 20,000 lines, real bans in the namespace), next to
+#      fail2ban on the same stream with its stock postfix filter in mode=auth (the
+#      postfix-sasl jail); the ratio (goal >= 50x). fail2ban reads the stream's first 1 M
+#      lines (F2B_LINES): at ~100,000 lines/s the whole stream would take a minute, and its
+#      speed per line is what is compared. The watcher's run includes its start (the
+#      namespace, the catalogs, the allow-list) and its exit; 5 M lines keep that small.
 #
 # fail2ban is measured with fail2ban-regex, not fail2ban-server: fail2ban-regex runs the same
 # filter code (date detection, prefregex, failregex) over the file with no jail bookkeeping,
@@ -16,13 +19,15 @@
 # touched: every nft command runs inside the namespace.
 #
 # usage: bench/ban_vs_fail2ban.sh MAILWARDEN_BINARY   (needs root: ip netns, nft)
-# LINES=1000000 ATTACKERS=50 REPS=20; KEEP=1 keeps $WORK.
+# LINES=5000000 ATTACKERS=250 F2B_LINES=1000000 REPS=20; KEEP=1 keeps $WORK.
 set -euo pipefail
 mw=$(realpath "${1:?usage: $0 MAILWARDEN_BINARY}")
 cd "$(dirname "$0")/.."
 export MAILWARDEN_CATALOG=$PWD/catalog
-lines=${LINES:-1000000}
-attackers=${ATTACKERS:-50}
+lines=${LINES:-5000000}
+attackers=${ATTACKERS:-250}
+f2b_lines=${F2B_LINES:-1000000}
+[ "$f2b_lines" -le "$lines" ] || f2b_lines=$lines
 reps=${REPS:-20}
 for tool in ip nft python3 fail2ban-regex; do
   command -v "$tool" >/dev/null || { echo "ban benchmark skipped: $tool missing"; exit 0; }
@@ -116,7 +121,7 @@ read -r lat_med lat_p95 lat_min lat_max lat_n <"$work/latency.txt"
 # ---- (b) throughput -------------------------------------------------------------------------
 python3 - "$work/stream.log" "$lines" "$attackers" <<'EOF'
 # A Postfix log of `lines` lines over one hour: messages from connect to removed, SASL
-# typos from 20,000 addresses (2 failures each, one account: no detector fires), and
+# typos from one address per 50 lines (2 failures each, one account: no detector fires), and
 # `attackers` addresses each failing 30 times on an account of its own within ~2 minutes
 # (over the stock brute-force threshold of 20 in 10 minutes).
 import random, sys, time
@@ -144,9 +149,10 @@ def fail(ip, acct, k):
     return (f"postfix/submission/smtpd[{k % 900 + 100}]: warning: unknown[{ip}]: SASL LOGIN "
             f"authentication failed: (reason unavailable), sasl_username={acct}")
 body = [None] * n
-for i in range(20000):
+# As dense at any length: one typing address per 50 lines, among one account per 20 lines.
+for i in range(n // 50):
     ip = f"10.{i // 250 % 250}.{i % 250}.{i // 62500 + 1}"
-    acct = f"u{rng.randrange(50000)}@example.com"
+    acct = f"u{rng.randrange(max(1, n // 20))}@example.com"
     for _ in range(2):
         body[rng.randrange(n)] = fail(ip, acct, i)
 for a in range(attackers):
@@ -184,8 +190,9 @@ read_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 mkdir -p "$work/f2b"
 cp -r /etc/fail2ban/filter.d "$work/f2b/"
 cp /etc/fail2ban/fail2ban.conf /etc/fail2ban/jail.conf "$work/f2b/" 2>/dev/null || true
+head -n "$f2b_lines" "$work/stream.log" >"$work/f2b-prefix.log"
 t0=$(date +%s%N)
-fail2ban-regex -c "$work/f2b" --print-no-missed --print-no-ignored "$work/stream.log" \
+fail2ban-regex -c "$work/f2b" --print-no-missed --print-no-ignored "$work/f2b-prefix.log" \
   'postfix[mode=auth]' >"$work/f2b.out" 2>&1
 t1=$(date +%s%N)
 f2b_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
@@ -194,11 +201,11 @@ f2b_matched=$(sed -n 's/^Lines: .* lines, .* ignored, \([0-9]*\) matched.*/\1/p'
 echo "logs watch --ban (netns $ns, kernel nft sets):"
 printf '  latency, threshold line written -> element in the kernel set (%s runs): median %s ms, p95 %s ms (min %s, max %s; goal < 100)\n' \
   "$lat_n" "$lat_med" "$lat_p95" "$lat_min" "$lat_max"
-awk -v n="$lines" -v b="$bytes" -v m="$mw_s" -v f="$f2b_s" -v r="$read_s" 'BEGIN {
+awk -v n="$lines" -v b="$bytes" -v m="$mw_s" -v f="$f2b_s" -v r="$read_s" -v fn="$f2b_lines" 'BEGIN {
   printf "  throughput on %d lines (%.1f MB):\n", n, b / 1048576
   printf "    %-48s %8.3f s %10.0f lines/s\n", "mailwarden logs watch --ban", m, n / m
   printf "    %-48s %8.3f s %10.0f lines/s\n", "  the same, --ban-detectors none (no ban)", r, n / r
-  printf "    %-48s %8.3f s %10.0f lines/s\n", "fail2ban-regex postfix[mode=auth]", f, n / f
-  printf "    ratio mailwarden/fail2ban: %.1fx with bans, %.1fx reading only (goal >= 50)\n", f / m, f / r }'
+  printf "    %-48s %8.3f s %10.0f lines/s (on the first %d lines)\n", "fail2ban-regex postfix[mode=auth]", f, fn / f, fn
+  printf "    ratio mailwarden/fail2ban (lines/s): %.1fx with bans, %.1fx reading only (goal >= 50)\n", (n / m) / (fn / f), (n / r) / (fn / f) }'
 echo "    bans by mailwarden: $bans ($in_kernel in the kernel set; $attackers attackers generated);" \
-  "lines fail2ban's filter matched: ${f2b_matched:-?}"
+  "lines fail2ban's filter matched in its part: ${f2b_matched:-?}"
