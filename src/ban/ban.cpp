@@ -615,12 +615,9 @@ std::vector<Result<BanResult>> BanEngine::add_all(const std::vector<BanRequest>&
     res.prefix = effective_prefix(req.prefix);
     // A ban overlapping one written in this call waits for that one to be in the kernel, so
     // that each is decided against the other exactly as two separate calls would be.
-    for (const auto& p : pending) {
-      if (overlaps(p.res.prefix, res.prefix)) {
-        commit();
-        break;
-      }
-    }
+    if (std::any_of(pending.begin(), pending.end(),
+                    [&](const Pending& p) { return overlaps(p.res.prefix, res.prefix); }))
+      commit();
     const Family fam = res.prefix.addr.family;
     auto& cur = current[fam == Family::v4 ? 0 : 1];
     if (!cur) {

@@ -617,7 +617,11 @@ void register_logs(CLI::App& app, int& exit_code) {
       "watch", "follow live logs (across rotation) and alert as detectors fire");
   watch->add_option("files", wo->inputs, "the live log files")->required();
   watch->add_flag("--from-start", wo->from_start, "read the files from their start first");
-  watch->add_option("--interval", wo->interval, "seconds between reads")->capture_default_str();
+  watch
+      ->add_option("--interval", wo->interval,
+                   "the longest wait, in seconds, between two looks at the files (a write "
+                   "wakes the reader at once)")
+      ->capture_default_str();
   watch->add_option("--alert-command", wo->alert_command,
                     "run this program for each alert, with MW_DETECTOR, MW_SEVERITY, MW_KEY, "
                     "MW_ACCOUNT, MW_SOURCE_IPS, MW_SUMMARY in its environment");
