@@ -361,7 +361,7 @@ void report_ban(const LogsOptions& o, const std::string& text) {
   if (o.to_syslog) syslog(LOG_WARNING, "%s", line.c_str());
 }
 
-// Bans run on a thread of their own: each one forks nft twice and writes the state file,
+// Bans run on a thread of their own: each burst runs nft twice and writes the state file,
 // milliseconds during which the log must keep being read. The driver is used by this thread
 // only; findings wait in a bounded queue (a full queue drops them, counted as rate-limited).
 class BanWorker {
