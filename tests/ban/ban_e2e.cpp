@@ -162,14 +162,9 @@ TEST_P(BanE2E, ReplacingThePolicyTableKeepsTheBans) {
   auto e = engine();
   ASSERT_TRUE(e.add({pfx("198.51.100.10"), std::nullopt, "x", "", false}, allow_).ok());
   // What `firewall apply` does: table inet mailwarden replaced whole in one transaction.
-  const std::string policy =
-      "table inet mailwarden\ndelete table inet mailwarden\n"
-      "table inet mailwarden {\n chain input {\n  type filter hook input priority filter; policy "
-      "drop;\n"
-      "  iif lo accept\n  ct state established,related accept\n  meta l4proto ipv6-icmp accept\n"
-      "  tcp dport { 25, 587, 993 } accept\n }\n}\n";
-  ASSERT_TRUE(net_->pair().load_nft(policy).ok());
-  ASSERT_TRUE(net_->pair().load_nft(policy).ok());  // and again, replacing the first
+  ASSERT_TRUE(net_->pair().load_nft(e2e::kPolicyReplacement).ok());
+  ASSERT_TRUE(
+      net_->pair().load_nft(e2e::kPolicyReplacement).ok());  // and again, replacing the first
   auto listed = e.list();
   ASSERT_TRUE(listed.ok()) << listed.error().message;
   ASSERT_EQ(listed->size(), 1u);

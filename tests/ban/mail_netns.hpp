@@ -19,6 +19,14 @@ inline constexpr const char* kOtherClient = "203.0.113.10";
 inline constexpr const char* kAdmin = "198.51.100.77";
 inline constexpr const char* kAttacker6 = "2001:db8:bad:1::10";
 inline constexpr const char* kSameSlash64 = "2001:db8:bad:1::99";
+// What `firewall apply` loads: table inet mailwarden replaced whole in one transaction (a
+// default-drop policy that opens the mail ports). The bans' own table must survive it.
+inline constexpr const char* kPolicyReplacement =
+    "table inet mailwarden\ndelete table inet mailwarden\n"
+    "table inet mailwarden {\n chain input {\n  type filter hook input priority filter; policy "
+    "drop;\n"
+    "  iif lo accept\n  ct state established,related accept\n  meta l4proto ipv6-icmp accept\n"
+    "  tcp dport { 25, 587, 993 } accept\n }\n}\n";
 
 class MailNetns {
  public:

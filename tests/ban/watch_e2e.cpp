@@ -232,14 +232,8 @@ TEST_F(WatchBanE2E, BruteForceIsBannedAdminIsNeverAndTheBanExpires) {
       << slurp(dir_ / "watch.out");
 
   // What `firewall apply` does: table inet mailwarden replaced whole, twice. The ban stays.
-  const std::string policy =
-      "table inet mailwarden\ndelete table inet mailwarden\n"
-      "table inet mailwarden {\n chain input {\n  type filter hook input priority filter; policy "
-      "drop;\n"
-      "  iif lo accept\n  ct state established,related accept\n  meta l4proto ipv6-icmp accept\n"
-      "  tcp dport { 25, 587, 993 } accept\n }\n}\n";
-  ASSERT_TRUE(net_->pair().load_nft(policy).ok());
-  ASSERT_TRUE(net_->pair().load_nft(policy).ok());
+  ASSERT_TRUE(net_->pair().load_nft(ban::e2e::kPolicyReplacement).ok());
+  ASSERT_TRUE(net_->pair().load_nft(ban::e2e::kPolicyReplacement).ok());
   EXPECT_TRUE(net_->all("198.51.100.10", ProbeOutcome::dropped));
   EXPECT_TRUE(net_->all("203.0.113.10", ProbeOutcome::open));
 
