@@ -16,6 +16,7 @@
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "logs/detector_catalog.hpp"
 #include "logs/flat_table.hpp"
@@ -308,7 +309,7 @@ struct AccountState {
   std::vector<HourCount> timeline;
   MinuteWindow<2> outbound{3600};              // messages, recipients
   MinuteWindow<2> bounces{3600};               // messages' recipients tried, failed
-  FlatStringSet external_domains;              // often thousands: looked up for every delivery
+  std::uint64_t external_domains = 0;          // set by finish() (Impl::account_domains)
   FlatStringMap<Timestamp, true> success_ips;  // IntKey(ip) -> first success
   std::array<std::uint64_t, 10> logins_by_protocol{}, failures_by_protocol{};
   Recent message_lines;
@@ -407,6 +408,29 @@ struct IntKey {
   }
 };
 
+// Sorts `v` and drops its duplicates: an LSD radix sort over the bits in use (11 bits a pass;
+// ids are dense, so account and domain ids take few bits), several times faster than
+// std::sort on the hundreds of thousands of (account, domain) pairs of a large log.
+void sort_unique(std::vector<std::uint64_t>& v) {
+  if (v.size() < 2) return;
+  std::uint64_t all = 0;
+  for (auto x : v) all |= x;
+  constexpr unsigned kBits = 11;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+  std::vector<std::uint64_t> tmp(v.size());
+  std::vector<std::size_t> count(kBuckets);
+  for (unsigned shift = 0; shift < 64 && (all >> shift) != 0; shift += kBits) {
+    if (((all >> shift) & (kBuckets - 1)) == 0) continue;  // no key has a bit here
+    std::fill(count.begin(), count.end(), 0);
+    for (auto x : v) ++count[(x >> shift) & (kBuckets - 1)];
+    std::size_t sum = 0;
+    for (auto& c : count) sum += std::exchange(c, sum);
+    for (auto x : v) tmp[count[(x >> shift) & (kBuckets - 1)]++] = x;
+    v.swap(tmp);
+  }
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
 std::uint32_t hash32(std::string_view s) {
   std::uint32_t h = 2166136261u;
   for (unsigned char c : s) h = (h ^ c) * 16777619u;
@@ -431,6 +455,13 @@ struct Analyzer::Impl {
   std::deque<std::pair<Timestamp, std::string>> pending_order;  // pending qids by time
   std::uint64_t queue_total = 0;
   FlatStringSet local_domains;
+  // Report mode: the distinct external recipient domains of each account, as (account id,
+  // domain id) pairs appended per delivery and made distinct in bulk (sort_unique): a set per
+  // account made every delivery a cache miss (hundreds of thousands of pairs, tens of MB of
+  // sets), an append costs none. Watch mode reports no per-account figures: it keeps none.
+  Interner recipient_domains;
+  std::vector<std::uint64_t> account_domains;
+  std::size_t account_domains_compact_at = std::size_t{1} << 22;
   std::unordered_map<std::uint32_t, std::optional<GeoLocation>> geo_cache;
   // Zimbra logins already counted (audit.log and mailbox.log write the same login).
   std::deque<std::pair<std::int64_t, std::string>> zimbra_recent;
@@ -752,8 +783,18 @@ struct Analyzer::Impl {
   // message: the first message of a session (the same smtpd process, account and client in a
   // row) is the login.
   // By the process's hash: the flat table keyed by the hash's 8 bytes (no division by a prime
-  // bucket count, no node per process).
-  FlatStringMap<std::pair<std::uint32_t, std::uint32_t>> smtpd_sessions;
+  // bucket count, no node per process). A session is over once its process has been quiet for
+  // longer than any SMTP session can be (smtpd_timeout, 300 s by default, between commands):
+  // the next message of that process, even from the same account and client, comes from a new
+  // connection, a new login. Quiet processes are forgotten, so the table holds the processes
+  // of the last minutes, not of the whole log: it stays in the cache.
+  struct SmtpdSession {
+    std::uint32_t account = 0, ip = 0;
+    std::int64_t last = 0;
+  };
+  static constexpr std::int64_t kSessionQuietSeconds = 900;
+  FlatStringMap<SmtpdSession> smtpd_sessions;
+  std::size_t smtpd_sessions_prune_at = 4096;
   std::string scratch;     // lower_into's buffer for the current event
   std::string login_name;  // on_login's account in lower case (reused: no allocation a login)
   std::string zimbra_key;  // duplicate_zimbra_login's key (reused)
@@ -762,10 +803,18 @@ struct Analyzer::Impl {
     // The process: its syslog tag and pid (a hash: sessions are a heuristic, not evidence).
     const std::uint64_t key =
         std::hash<std::string_view>{}(e.program) * 31 + std::hash<std::string_view>{}(e.pid);
+    const std::int64_t t = e.time.seconds;
     auto [session, inserted] = smtpd_sessions.try_emplace(IntKey(key).view());
-    if (!inserted && *session == std::make_pair(acc_id, ip_id)) return;
-    *session = {acc_id, ip_id};
-    if (smtpd_sessions.size() > 65536) smtpd_sessions.clear();
+    const bool same = !inserted && session->account == acc_id && session->ip == ip_id &&
+                      t - session->last <= kSessionQuietSeconds;
+    *session = SmtpdSession{acc_id, ip_id, std::max(t, session->last)};
+    if (same) return;
+    if (smtpd_sessions.size() > smtpd_sessions_prune_at) {
+      smtpd_sessions.erase_if([&](std::string_view, const SmtpdSession& s) {
+        return s.last < t - kSessionQuietSeconds;
+      });
+      smtpd_sessions_prune_at = std::max<std::size_t>(4096, smtpd_sessions.size() * 2);
+    }
     ++total_logins;
     account_login(acc_id, true, ip_id,
                   e.facts.protocol == Protocol::unknown ? Protocol::submission : e.facts.protocol,
@@ -1354,15 +1403,25 @@ struct Analyzer::Impl {
       AccountState& a = account(m.owner_id);
       if (status == DeliveryStatus::bounced || status == DeliveryStatus::expired) ++a.bounced;
       if (status == DeliveryStatus::deferred) ++a.deferred;
-      if (!domain.empty() && !a.external_domains.contains(domain) && !is_local_domain(domain) &&
-          a.external_domains.size() < 100000)
-        a.external_domains.insert(domain);
+      if (!opt.watch && !domain.empty() && !is_local_domain(domain))
+        add_account_domain(m.owner_id, domain);
       a.bounces.add(minute_of(t), {1u, failed ? 1u : 0u});
       check_bounce_ratio(name, a, t, where);
     } else if (m.owner == OwnerKind::relay) {
       RelayState& r = relay_state[m.owner_id];
       r.window.add(minute_of(t), {0u, 0u, 1u, failed ? 1u : 0u});
       if (failed) check_relay(m.owner_id, r, t, where);
+    }
+  }
+
+  void add_account_domain(std::uint32_t acc_id, std::string_view domain) {
+    const std::uint64_t pair = (std::uint64_t{acc_id} << 32) | recipient_domains.id(domain);
+    // A message to several recipients of one domain: the same pair again, skipped here.
+    if (!account_domains.empty() && account_domains.back() == pair) return;
+    account_domains.push_back(pair);
+    if (account_domains.size() >= account_domains_compact_at) {
+      sort_unique(account_domains);
+      account_domains_compact_at = std::max(account_domains_compact_at, account_domains.size() * 2);
     }
   }
 
@@ -1486,7 +1545,7 @@ struct Analyzer::Impl {
     s.countries.assign(countries.begin(), countries.end());
     s.messages = a.messages;
     s.recipients = a.recipients;
-    s.external_domains = a.external_domains.size();
+    s.external_domains = a.external_domains;
     s.bounced = a.bounced;
     s.deferred = a.deferred;
     for (const auto& h : a.timeline) {
@@ -1633,6 +1692,14 @@ LogReport Analyzer::finish(std::vector<InputSummary> inputs) {
     if (a.detector != b.detector) return a.detector < b.detector;
     return a.key < b.key;
   });
+  sort_unique(m.account_domains);
+  for (std::size_t i = 0; i < m.account_domains.size();) {
+    const auto acc_id = static_cast<std::uint32_t>(m.account_domains[i] >> 32);
+    std::size_t j = i + 1;
+    while (j < m.account_domains.size() && (m.account_domains[j] >> 32) == acc_id) ++j;
+    m.account(acc_id).external_domains = j - i;
+    i = j;
+  }
   m.account_state.for_each([&](std::uint32_t id, const AccountState& a) {
     AccountSummary s = m.summary(m.accounts.name(id), a);
     s.suspicious = suspicious.count(s.account) != 0;

@@ -11,7 +11,9 @@
 // client address and sender.
 //
 // Logins: one attempt seen by two logs (Zimbra's audit.log and mailbox.log, the same second,
-// account, client and outcome) is one login.
+// account, client and outcome) is one login. Postfix logs a successful SMTP AUTH only on the
+// client= line of each message: the messages of one session (one smtpd process, account and
+// client in a row, none more than 15 minutes after the previous) are one login.
 #pragma once
 
 #include <array>

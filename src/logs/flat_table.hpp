@@ -51,8 +51,21 @@ inline std::uint64_t flat_hash(std::string_view s) {
     n -= 8;
   }
   if (n > 0) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, p, n);
+    // The last n bytes as a little-endian word, as memcpy into a zeroed word would give, but
+    // by whole loads: a byte-wise copy read back as a word stalls store forwarding.
+    std::uint64_t w;
+    if (s.size() >= 8) {
+      std::memcpy(&w, p + n - 8, 8);  // overlaps the bytes already mixed: shift them out
+      w >>= 8 * (8 - n);
+    } else if (n >= 4) {
+      std::uint32_t lo, hi;
+      std::memcpy(&lo, p, 4);
+      std::memcpy(&hi, p + n - 4, 4);
+      w = lo | (std::uint64_t{hi} << (8 * (n - 4)));
+    } else {
+      const auto b = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])}; };
+      w = b(0) | (b(n / 2) << (8 * (n / 2))) | (b(n - 1) << (8 * (n - 1)));
+    }
     h = (h ^ w) * kMul;
     h ^= h >> 29;
   }

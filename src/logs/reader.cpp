@@ -10,10 +10,17 @@
 // it starts (the chunks delivered so far); the delivering thread checks the first RFC 3164
 // line got the year and rollover a sequential reader would have given it, and re-parses the
 // chunk with the right seed when not (after a Dec -> Jan step, for the chunks in flight).
+//
+// The delivering thread (the sink: the Analyzer) is the serial stage: the workers run at a
+// lower priority (kWorkerNice) so that, with more threads than cores, it is never the one
+// waiting for a CPU (plain files; a stream's decoder is serial too and keeps its priority).
+// The workers still get every cycle it leaves. On two cores this took
+// `logs report` on 1 GB from ~0.8 s to ~0.6 s (bench/logs_vs_peers.sh).
 #include "logs/reader.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -415,6 +422,11 @@ struct Delivery {
   }
 };
 
+// How much lower the workers' priority is than the delivering thread's (nice steps). With 10,
+// a worker sharing a core with the delivering thread gets about a tenth of it (CFS weights);
+// 5 left the delivering thread waiting for a CPU more often (measured on two cores).
+constexpr int kWorkerNice = 10;
+
 // Runs one input's chunks through `workers` threads (1: all on the calling thread).
 class Pipeline {
  public:
@@ -495,6 +507,9 @@ class Pipeline {
   }
 
   void work() {
+    // A stream's decoding is a serial stage too (one worker at a time decodes, in order), and
+    // an unprivileged thread cannot raise its priority back: those workers keep theirs.
+    if (!src_.ordered()) lower_priority();
     try {
       auto zone = make_time_zone(opt_.time_zone);
       if (!zone) throw std::runtime_error(zone.error().message);
@@ -531,6 +546,15 @@ class Pipeline {
       ready_.notify_all();
       space_.notify_all();
     }
+  }
+
+  // Linux: a thread's nice value is its own. Lowering it needs no privilege; a failure (a
+  // sandbox without setpriority) only costs speed.
+  static void lower_priority() {
+    const auto tid = static_cast<id_t>(gettid());
+    errno = 0;
+    const int now = getpriority(PRIO_PROCESS, tid);
+    if (errno == 0) (void)setpriority(PRIO_PROCESS, tid, std::min(19, now + kWorkerNice));
   }
 
   ChunkSource& src_;

@@ -374,6 +374,56 @@ TEST(Outbound, BurstAndBounceRatio) {
   EXPECT_TRUE(g.finish().findings.empty());
 }
 
+TEST(Outbound, ExternalDomainsAreDistinctPerAccount) {
+  // Interleaved accounts, one domain in two cases, a message to two recipients of one domain,
+  // and local mail: each account counts the external domains it sent to, once each.
+  AnalyzerOptions opt;
+  opt.local_domains = {"example.com"};
+  Flow f(opt);
+  int n = 0;
+  const auto send = [&](const std::string& account, const std::vector<std::string>& to) {
+    submit_via_amavis(f, 7200 + n * 10, fmt::format("Q{:05}", n), account, to);
+    ++n;
+  };
+  send("kim@example.com", {"a@d1.example.net", "b@d1.example.net"});
+  send("lou@example.com", {"a@d1.example.net"});
+  send("kim@example.com", {"c@D1.Example.NET", "d@d2.example.net", "e@example.com"});
+  send("lou@example.com", {"f@d3.example.net", "g@d2.example.net"});
+  send("kim@example.com", {"h@d2.example.net"});
+  const auto r = f.finish();
+  const auto* kim = account(r, "kim@example.com");
+  const auto* lou = account(r, "lou@example.com");
+  ASSERT_NE(kim, nullptr);
+  ASSERT_NE(lou, nullptr);
+  EXPECT_EQ(kim->external_domains, 2u);  // d1, d2
+  EXPECT_EQ(lou->external_domains, 3u);  // d1, d3, d2
+  EXPECT_EQ(kim->recipients, 6u);
+}
+
+TEST(Logins, SmtpAuthSessionIsOneLoginUntilItsProcessFallsQuiet) {
+  // smtpd logs SMTP AUTH only on each message's client= line. One process, one account, one
+  // client: the messages of one session are one login; after 15 quiet minutes (longer than
+  // smtpd_timeout allows a session to idle) the process's next message is a new connection.
+  Flow f;
+  const auto client = [&](int t, int q, const std::string& account) {
+    f.line(
+        fmt::format("{} mail postfix/submission/smtpd[4242]: S{:05}: client=unknown[192.0.2.7], "
+                    "sasl_method=PLAIN, sasl_username={}",
+                    at(t), q, account));
+  };
+  client(100, 1, "max@example.com");
+  client(160, 2, "max@example.com");   // same session
+  client(1000, 3, "max@example.com");  // 840 s quiet: still the same session
+  client(1901, 4, "max@example.com");  // 901 s quiet: a new connection
+  client(1910, 5, "ned@example.com");  // another account in that process: a new login
+  client(1920, 6, "max@example.com");  // and back: a new login again
+  const auto r = f.finish();
+  const auto* max = account(r, "max@example.com");
+  ASSERT_NE(max, nullptr);
+  EXPECT_EQ(max->logins, 3u);
+  EXPECT_EQ(r.logins, 4u);
+}
+
 TEST(Outbound, QueueFloodOfDeferredMail) {
   AnalyzerOptions opt;
   opt.local_domains = {"example.com"};

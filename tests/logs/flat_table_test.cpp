@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -42,6 +44,37 @@ TEST(FlatHash, SequentialQueueIdsSpread) {
   for (int i = 0; i < 4096; ++i) ++top_bits[flat_hash(std::to_string(1000000000 + i)) >> 56];
   EXPECT_GT(top_bits.size(), 240u);  // 256 buckets, 16 keys each on average
   for (const auto& [bucket, n] : top_bits) EXPECT_LT(n, 48) << bucket;
+}
+
+// The definition the word loads of flat_hash must reproduce: the tail copied byte by byte
+// into a zeroed word.
+std::uint64_t reference_hash(std::string_view s) {
+  constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ull;
+  std::uint64_t h = 0x243F6A8885A308D3ull ^ (s.size() * kMul);
+  for (std::size_t i = 0; i < s.size(); i += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, s.data() + i, std::min<std::size_t>(8, s.size() - i));
+    h = (h ^ w) * kMul;
+    h ^= h >> 29;
+  }
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+TEST(FlatHash, TailOfEveryLengthHashesItsBytes) {
+  // Every tail length (0-7) after 0-4 whole words, at every offset of a buffer of distinct
+  // bytes, so that a load reading one byte too many or too few changes the result.
+  std::string buf;
+  for (int i = 0; i < 64; ++i) buf.push_back(static_cast<char>(0x80 + i * 37));
+  for (std::size_t n = 0; n <= 40; ++n)
+    for (std::size_t off = 0; off + n <= buf.size(); off += 3) {
+      const std::string_view s(buf.data() + off, n);
+      EXPECT_EQ(flat_hash(s), reference_hash(s)) << "length " << n << " offset " << off;
+    }
 }
 
 TEST(FlatStringMap, InsertFindEraseThroughGrowth) {
