@@ -171,6 +171,64 @@ class MinuteWindow {
   std::array<std::uint64_t, N> sum_{};
 };
 
+// A count per key, for the few keys that most holders have (an address that fails on one or
+// two accounts): a vector searched in place, no allocation per key; past kSmall keys (a spray
+// across hundreds of accounts) a hash map.
+class KeyCounts {
+ public:
+  void increment(std::uint32_t key) {
+    if (big_) {
+      ++(*big_)[key];
+      return;
+    }
+    for (auto& kv : small_) {
+      if (kv.first == key) {
+        ++kv.second;
+        return;
+      }
+    }
+    if (small_.size() < kSmall) {
+      small_.emplace_back(key, 1u);
+      return;
+    }
+    big_ = std::make_unique<std::unordered_map<std::uint32_t, std::uint32_t>>(small_.begin(),
+                                                                              small_.end());
+    small_.clear();
+    small_.shrink_to_fit();
+    ++(*big_)[key];
+  }
+  void decrement(std::uint32_t key) {
+    if (big_) {
+      auto it = big_->find(key);
+      if (it != big_->end() && --it->second == 0) big_->erase(it);
+      return;
+    }
+    for (std::size_t i = 0; i < small_.size(); ++i) {
+      if (small_[i].first != key) continue;
+      if (--small_[i].second == 0) {
+        small_[i] = small_.back();
+        small_.pop_back();
+      }
+      return;
+    }
+  }
+  std::size_t size() const { return big_ ? big_->size() : small_.size(); }
+  // f(key, count) for every key, in no particular order.
+  template <class F>
+  void for_each(F&& f) const {
+    if (big_) {
+      for (const auto& [k, n] : *big_) f(k, n);
+    } else {
+      for (const auto& [k, n] : small_) f(k, n);
+    }
+  }
+
+ private:
+  static constexpr std::size_t kSmall = 16;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> small_;
+  std::unique_ptr<std::unordered_map<std::uint32_t, std::uint32_t>> big_;
+};
+
 // Distinct keys seen within a sliding window (of seconds), with a count per key.
 class DistinctWindow {
  public:
@@ -178,53 +236,71 @@ class DistinctWindow {
   void add(std::int64_t t, std::uint32_t key) {
     advance(t);
     entries_.emplace_back(t, key);
-    ++counts_[key];
-    if (entries_.size() > kCap) pop();
+    counts_.increment(key);
+    if (entries_.size() - head_ > kCap) pop();
   }
   void advance(std::int64_t t) {
-    while (!entries_.empty() && entries_.front().first <= t - window_) pop();
+    while (head_ < entries_.size() && entries_[head_].first <= t - window_) pop();
+    // Popped entries are erased in bulk (amortised O(1)), as MinuteWindow's buckets.
+    if (head_ == entries_.size()) {
+      entries_.clear();
+      head_ = 0;
+    } else if (head_ >= 16 && head_ * 2 >= entries_.size()) {
+      entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
   }
   std::size_t distinct() const { return counts_.size(); }
-  const std::unordered_map<std::uint32_t, std::uint32_t>& counts() const { return counts_; }
-  bool empty() const { return entries_.empty(); }
+  const KeyCounts& counts() const { return counts_; }
+  bool empty() const { return head_ == entries_.size(); }
 
  private:
   // A flood from one address keeps at most this many entries (the threshold is far lower).
   static constexpr std::size_t kCap = 20000;
-  void pop() {
-    const auto key = entries_.front().second;
-    entries_.pop_front();
-    auto it = counts_.find(key);
-    if (it != counts_.end() && --it->second == 0) counts_.erase(it);
-  }
+  void pop() { counts_.decrement(entries_[head_++].second); }
   std::int64_t window_;
-  std::deque<std::pair<std::int64_t, std::uint32_t>> entries_;
-  std::unordered_map<std::uint32_t, std::uint32_t> counts_;
+  // A vector rather than a deque: a deque allocates more than half a KiB as it is made, and
+  // there are two windows per address that ever failed (hundreds of thousands in an attack).
+  std::vector<std::pair<std::int64_t, std::uint32_t>> entries_;  // live from head_
+  std::size_t head_ = 0;
+  KeyCounts counts_;
 };
 
-// The last few positions (and times) of something, to prove a finding when it opens.
-struct Recent {
+// The last few positions (and times) of something, to prove a finding when it opens. It grows
+// to kSize lines and then overwrites the oldest: most holders (an account with one typo, a
+// sender with one message) keep one or two lines, not room for twenty.
+class Recent {
+ public:
   static constexpr std::size_t kSize = kMaxEvidence;
-  struct Line {
-    Position pos;
-    Timestamp time;
-  };
-  std::array<Line, kSize> lines{};  // a line's position and time together: one cache line
-  std::size_t next = 0, size = 0;
   void add(Position p, Timestamp t) {
-    lines[next] = Line{p, t};
-    next = (next + 1) % kSize;
-    size = std::min(size + 1, kSize);
+    const Line l{p.line, t.seconds, p.input, t.nanos};
+    if (lines_.size() < kSize) {
+      lines_.push_back(l);
+      return;
+    }
+    lines_[next_] = l;
+    next_ = static_cast<std::uint8_t>((next_ + 1) % kSize);
   }
   // Oldest first.
   template <class F>
   void each(F&& f) const {
-    const std::size_t start = (next + kSize - size) % kSize;
-    for (std::size_t i = 0; i < size; ++i) {
-      const Line& l = lines[(start + i) % kSize];
-      f(l.pos, l.time);
+    const std::size_t n = lines_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const Line& l = lines_[(next_ + i) % n];
+      f(Position{l.input, l.line}, Timestamp{l.seconds, l.nanos});
     }
   }
+
+ private:
+  struct Line {  // a Position and a Timestamp in 24 bytes instead of 32
+    std::uint64_t line;
+    std::int64_t seconds;
+    std::uint32_t input;
+    std::uint32_t nanos;
+  };
+  static_assert(kSize < 256);
+  std::vector<Line> lines_;
+  std::uint8_t next_ = 0;  // once full: the oldest line
 };
 
 // Interned strings: accounts and addresses become small ids (dense: 0, 1, 2, ...), so that
@@ -313,9 +389,10 @@ struct AccountState {
   FlatStringMap<Timestamp, true> success_ips;  // IntKey(ip) -> first success
   std::array<std::uint64_t, 10> logins_by_protocol{}, failures_by_protocol{};
   Recent message_lines;
-  MinuteWindow<2> brute{600};         // [0] unknown-address failures, [1] known-address ones
-  MinuteWindow<1> lookback{86400};    // unknown-address failures for compromised_login
-  std::set<std::uint32_t> brute_ips;  // addresses of the unknown-address failures (capped)
+  MinuteWindow<2> brute{600};       // [0] unknown-address failures, [1] known-address ones
+  MinuteWindow<1> lookback{86400};  // unknown-address failures for compromised_login
+  std::vector<std::uint32_t>
+      brute_ips;  // addresses of the unknown-address failures: sorted, capped
   Recent failure_lines;
   Located last_located;
 };
@@ -554,7 +631,13 @@ struct Analyzer::Impl {
     if (t > a.last_seen) a.last_seen = t;
   }
 
+  HourCount scratch_hour;
   HourCount& hour(AccountState& a, const Timestamp& t) {
+    // Watch mode reports no timelines: counts go to a scratch hour.
+    if (opt.watch) {
+      scratch_hour = HourCount{};
+      return scratch_hour;
+    }
     const auto h = hour_of(t);
     if (!a.timeline.empty() && a.timeline.back().hour == h) return a.timeline.back();
     auto it = std::lower_bound(a.timeline.begin(), a.timeline.end(), h,
@@ -752,7 +835,10 @@ struct Analyzer::Impl {
     a.brute.add(minute, {known ? 0u : 1u, known ? 1u : 0u});
     if (!known) {
       a.lookback.add(minute, {1});
-      if (has_ip && a.brute_ips.size() < 4096) a.brute_ips.insert(ip_id);
+      if (has_ip && a.brute_ips.size() < 4096) {
+        const auto it = std::lower_bound(a.brute_ips.begin(), a.brute_ips.end(), ip_id);
+        if (it == a.brute_ips.end() || *it != ip_id) a.brute_ips.insert(it, ip_id);
+      }
     }
     check_brute_force(name, a, has_ip ? std::optional<std::uint32_t>(ip_id) : std::nullopt, t,
                       where);
@@ -900,10 +986,17 @@ struct Analyzer::Impl {
       Finding& g = open(Detector::password_spray, ip_text, t, &created);
       source(g, ip_id);
       evidence(g, s.failure_lines);
-      for (const auto& [id, n] : s.spray.counts()) listed_account(g, accounts.name(id));
-      std::sort(g.accounts.begin(), g.accounts.end());
-      g.counts["failures"] = s.spray.distinct();
-      for (const auto& kv : s.spray.counts()) g.counts["failures"] += kv.second - 1;
+      // The accounts listed (at most kMaxListed) are the first by name: not whichever a hash
+      // map happens to hold first.
+      std::vector<std::string> names;
+      std::uint64_t failures = 0;
+      s.spray.counts().for_each([&](std::uint32_t id, std::uint32_t n) {
+        names.push_back(accounts.name(id));
+        failures += n;
+      });
+      std::sort(names.begin(), names.end());
+      for (const auto& n : names) listed_account(g, n);
+      g.counts["failures"] = failures;
       raise(g, "accounts_in_window", s.spray.distinct());
       g.summary = fmt::format("{} failed logins from {} across {} accounts", g.counts["failures"],
                               ip_text, g.account_count);
@@ -944,7 +1037,7 @@ struct Analyzer::Impl {
         continue;
       }
       members.push_back(*it);
-      for (const auto& kv : m.botnet.counts()) hit.insert(kv.first);
+      m.botnet.counts().for_each([&](std::uint32_t id, std::uint32_t) { hit.insert(id); });
       ++it;
     }
     if (members.size() < cat.password_spray.botnet_addresses ||
@@ -958,7 +1051,7 @@ struct Analyzer::Impl {
       source(g, id);
       IpState& m = ip(id);
       evidence(g, m.failure_lines);
-      for (const auto& kv : m.botnet.counts()) failures += kv.second;
+      m.botnet.counts().for_each([&](std::uint32_t, std::uint32_t n) { failures += n; });
     }
     std::vector<std::string> names;
     for (auto id : hit) names.push_back(accounts.name(id));
@@ -1608,15 +1701,8 @@ void Analyzer::expire(Timestamp now) {
        m.cat.compromised_login.lookback, m.cat.outbound_burst.window, m.cat.bounce_ratio.window,
        m.cat.mynetworks_relay.window, m.cat.impossible_travel.country_window, 86400});
   const std::int64_t horizon = now.seconds - keep;
-  m.account_state.erase_if([&](AccountState& a) {
-    if (a.last_seen.seconds < horizon) return true;
-    // Timelines are for reports; watch keeps the last day only.
-    auto& tl = a.timeline;
-    tl.erase(tl.begin(),
-             std::lower_bound(tl.begin(), tl.end(), horizon / 3600,
-                              [](const HourCount& c, std::int64_t h) { return c.hour < h; }));
-    return false;
-  });
+  // (Watch mode keeps no timelines: see Impl::hour.)
+  m.account_state.erase_if([&](const AccountState& a) { return a.last_seen.seconds < horizon; });
   m.ip_state.erase_if(
       [&](const IpState& s) { return s.last_seen.seconds < horizon && !s.in_botnet; });
   // Messages whose "removed" line never came (Postfix keeps mail 5 days at most).
