@@ -734,6 +734,15 @@ struct Analyzer::Impl {
   };
   static constexpr std::int64_t kEchoSeconds = 5;
   std::deque<EchoEntry> echoes;
+  // How many of `echoes` each address has: most failures have no echo waiting (a frontend
+  // that logs alone, an attack's new addresses), and need no walk through the others.
+  FlatStringMap<std::uint32_t> echoes_per_ip;
+  void count_echo(std::uint32_t ip_id, int delta) {
+    const IntKey key(ip_id);
+    std::uint32_t& n = echoes_per_ip[key.view()];
+    n += static_cast<std::uint32_t>(delta);
+    if (n == 0) echoes_per_ip.erase(key.view());
+  }
 
   static Echo echo_side(const Event& e) {
     if (e.program_kind == Program::postfix) return Echo::frontend;
@@ -762,15 +771,19 @@ struct Analyzer::Impl {
     }
     const Echo side = echo_side(e);
     if (side != Echo::none && has_ip) {
-      while (!echoes.empty() && echoes.front().time < e.time.seconds - kEchoSeconds)
+      while (!echoes.empty() && echoes.front().time < e.time.seconds - kEchoSeconds) {
+        count_echo(echoes.front().ip, -1);
         echoes.pop_front();
-      for (auto it = echoes.begin(); it != echoes.end(); ++it) {
+      }
+      const bool waiting = echoes_per_ip.contains(IntKey(ip_id).view());
+      for (auto it = waiting ? echoes.begin() : echoes.end(); it != echoes.end(); ++it) {
         if (it->side == side || it->ip != ip_id) continue;
         if (it->time < e.time.seconds - kEchoSeconds || it->time > e.time.seconds + kEchoSeconds)
           continue;
         if (!(it->account == name || it->account.empty() || name.empty())) continue;
         const std::string counted = it->account;
         echoes.erase(it);
+        count_echo(ip_id, -1);
         if (side == Echo::frontend && !name.empty()) {
           // The backend line was counted without the protocol: move its count.
           if (auto id = accounts.find(name)) {
@@ -786,7 +799,10 @@ struct Analyzer::Impl {
         }
         return;
       }
-      if (echoes.size() < 100000) echoes.push_back(EchoEntry{e.time.seconds, name, side, ip_id});
+      if (echoes.size() < 100000) {
+        echoes.push_back(EchoEntry{e.time.seconds, name, side, ip_id});
+        count_echo(ip_id, +1);
+      }
     }
     ++total_failures;
     if (has_ip) {

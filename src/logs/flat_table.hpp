@@ -20,6 +20,7 @@
 // References and pointers to values stay valid across inserts; an erase moves the last entry.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -33,6 +34,30 @@
 #include <vector>
 
 namespace mw::logs {
+
+// The n bytes at p (n <= 8) as a little-endian word, zero above them: what memcpy into a zeroed
+// word gives, but by whole loads (bytes copied one by one and read back as a word stall store
+// forwarding). `before`: how many bytes before p may be read too.
+inline std::uint64_t load_le(const char* p, std::size_t n, std::size_t before) {
+  std::uint64_t w = 0;
+  if (n == 8) {
+    std::memcpy(&w, p, 8);
+  } else if (n == 0) {
+    return 0;
+  } else if (before + n >= 8) {
+    std::memcpy(&w, p + n - 8, 8);  // ends at the same byte: shift out the ones before p
+    w >>= 8 * (8 - n);
+  } else if (n >= 4) {
+    std::uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);
+    w = lo | (std::uint64_t{hi} << (8 * (n - 4)));
+  } else {
+    const auto b = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])}; };
+    w = b(0) | (b(n / 2) << (8 * (n / 2))) | (b(n - 1) << (8 * (n - 1)));
+  }
+  return w;
+}
 
 // 64-bit hash of a byte string: a multiply-mix over 8-byte words, then a final avalanche
 // (MurmurHash3's fmix64 constants), so that keys differing only in their last byte, like
@@ -51,21 +76,7 @@ inline std::uint64_t flat_hash(std::string_view s) {
     n -= 8;
   }
   if (n > 0) {
-    // The last n bytes as a little-endian word, as memcpy into a zeroed word would give, but
-    // by whole loads: a byte-wise copy read back as a word stalls store forwarding.
-    std::uint64_t w;
-    if (s.size() >= 8) {
-      std::memcpy(&w, p + n - 8, 8);  // overlaps the bytes already mixed: shift them out
-      w >>= 8 * (8 - n);
-    } else if (n >= 4) {
-      std::uint32_t lo, hi;
-      std::memcpy(&lo, p, 4);
-      std::memcpy(&hi, p + n - 4, 4);
-      w = lo | (std::uint64_t{hi} << (8 * (n - 4)));
-    } else {
-      const auto b = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])}; };
-      w = b(0) | (b(n / 2) << (8 * (n / 2))) | (b(n - 1) << (8 * (n - 1)));
-    }
+    const std::uint64_t w = load_le(p, n, s.size() - n);
     h = (h ^ w) * kMul;
     h ^= h >> 29;
   }
@@ -330,12 +341,17 @@ class FlatStringMap {
     std::uint64_t words[3] = {};
     explicit Packed(std::string_view key) {
       if constexpr (KeysInIndex) {
-        auto* bytes = reinterpret_cast<unsigned char*>(words);
-        if (key.size() <= FlatKey::kInline) {
-          if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
-          bytes[FlatKey::kInline] = static_cast<unsigned char>(key.size());
+        // Bytes 0-22 the key, zero-padded; byte 23 its length (0xFF: a long key). Made by
+        // whole loads (load_le): a memcpy into the words read back stalled every lookup.
+        static_assert(FlatKey::kInline == 23);
+        const std::size_t n = key.size();
+        if (n <= FlatKey::kInline) {
+          const char* p = key.data();
+          for (std::size_t w = 0; w < 3 && 8 * w < n; ++w)
+            words[w] = load_le(p + 8 * w, std::min<std::size_t>(8, n - 8 * w), 8 * w);
+          words[2] |= std::uint64_t{n} << 56;
         } else {
-          bytes[FlatKey::kInline] = 0xFF;
+          words[2] = std::uint64_t{0xFF} << 56;
         }
       }
     }

@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace mw::logs {
 namespace {
@@ -75,6 +76,36 @@ TEST(FlatHash, TailOfEveryLengthHashesItsBytes) {
       const std::string_view s(buf.data() + off, n);
       EXPECT_EQ(flat_hash(s), reference_hash(s)) << "length " << n << " offset " << off;
     }
+}
+
+TEST(FlatStringMap, KeysInTheIndexOfEveryLength) {
+  // Keys of every length up to past the inline limit, that differ only in their last byte or
+  // only in their length, at every alignment: each is found, and none finds another.
+  std::string buf(64, '\0');
+  for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<char>('a' + i % 26);
+  for (std::size_t off = 0; off < 9; ++off) {
+    FlatStringMap<int, true> m;
+    std::vector<std::string> keys;
+    for (std::size_t n = 0; n <= FlatKey::kInline + 3; ++n) {
+      keys.emplace_back(buf.data() + off, n);
+      std::string other(buf.data() + off, n);
+      if (n > 0) {
+        other.back() = '#';
+        keys.push_back(other);
+      }
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      auto [v, inserted] = m.try_emplace(keys[i]);
+      ASSERT_TRUE(inserted) << "offset " << off << " key " << keys[i];
+      *v = static_cast<int>(i);
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const int* v = m.find(keys[i]);
+      ASSERT_NE(v, nullptr) << keys[i];
+      EXPECT_EQ(*v, static_cast<int>(i)) << keys[i];
+    }
+    EXPECT_EQ(m.find(std::string(buf.data() + off, 40)), nullptr);
+  }
 }
 
 TEST(FlatStringMap, InsertFindEraseThroughGrowth) {
