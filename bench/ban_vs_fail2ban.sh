@@ -65,10 +65,13 @@ watcher=$!
 python3 - "$ns" "$work/latency.log" "$reps" >"$work/latency.txt" <<'EOF'
 # Appends 4 failures, then times the 5th (the threshold-crossing line) until `nft monitor`
 # reports the element added to the ban set.
-import subprocess, sys, time, select, os, statistics
+import atexit, subprocess, sys, time, select, os, statistics
 ns, log, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
 mon = subprocess.Popen(["ip", "netns", "exec", ns, "stdbuf", "-oL", "nft", "monitor", "new",
                         "elements"], stdout=subprocess.PIPE, bufsize=0)
+# Whatever way this script ends (a failed warm-up too), the monitor goes with it: left running,
+# it would outlive the namespace and hold the caller's pipe open.
+atexit.register(mon.kill)
 def line(ip, acct, pid):
     stamp = time.strftime("%b %e %H:%M:%S", time.gmtime())
     return (f"{stamp} mail postfix/submission/smtpd[{pid}]: warning: unknown[{ip}]: SASL LOGIN "
