@@ -391,8 +391,8 @@ struct AccountState {
   Recent message_lines;
   MinuteWindow<2> brute{600};       // [0] unknown-address failures, [1] known-address ones
   MinuteWindow<1> lookback{86400};  // unknown-address failures for compromised_login
-  std::vector<std::uint32_t>
-      brute_ips;  // addresses of the unknown-address failures: sorted, capped
+  // The addresses of the unknown-address failures: sorted, capped.
+  std::vector<std::uint32_t> brute_ips;
   Recent failure_lines;
   Located last_located;
 };
