@@ -62,7 +62,8 @@ ip netns exec "$ns" "$mw" logs watch "$work/latency.log" "${common[@]}" \
   >"$work/watch-a.out" 2>"$work/watch-a.err" &
 watcher=$!
 
-python3 - "$ns" "$work/latency.log" "$reps" >"$work/latency.txt" <<'EOF'
+# (On a failure, the watcher's own words say why: its stderr is shown before the exit.)
+python3 - "$ns" "$work/latency.log" "$reps" >"$work/latency.txt" <<'EOF' || {
 # Appends 4 failures, then times the 5th (the threshold-crossing line) until `nft monitor`
 # reports the element added to the ban set.
 import atexit, subprocess, sys, time, select, os, statistics
@@ -116,6 +117,10 @@ ms.sort()
 p95 = ms[min(len(ms) - 1, int(round(0.95 * len(ms) + 0.5)) - 1)]
 print(f"{statistics.median(ms):.1f} {p95:.1f} {ms[0]:.1f} {ms[-1]:.1f} {len(ms)}")
 EOF
+  echo "latency runs failed; the watcher's stderr:" >&2
+  tail -n 20 "$work/watch-a.err" >&2
+  exit 1
+}
 kill "$watcher" 2>/dev/null || true
 wait "$watcher" 2>/dev/null || true
 watcher=
