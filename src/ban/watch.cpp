@@ -41,9 +41,13 @@ Result<BanSelection> BanSelection::parse(std::string_view list) {
 
 std::string BanSelection::to_string() const {
   std::string out;
-  for (std::size_t i = 0; i < bans.size(); ++i)
-    if (bans[i])
-      out += (out.empty() ? "" : ",") + std::string(logs::name_of(static_cast<logs::Detector>(i)));
+  for (std::size_t i = 0; i < bans.size(); ++i) {
+    if (!bans[i]) continue;
+    // Appended piece by piece: `"," + std::string(...)` made GCC 12 warn (-Wrestrict, a
+    // false positive of its inlined std::string::insert).
+    if (!out.empty()) out += ',';
+    out += logs::name_of(static_cast<logs::Detector>(i));
+  }
   return out.empty() ? "none" : out;
 }
 

@@ -490,8 +490,12 @@ int run_watch(const LogsOptions& o) {
         metrics.line_read(batch->lines_read);
         if (batch->has_time && batch->latest > latest) latest = batch->latest;
         const auto input = static_cast<std::uint32_t>(batch->input);
-        for (std::size_t k = 0; k < batch->events.size(); ++k)
-          analyzer.add(batch->events[k], logs::Position{input, batch->line_numbers[k]});
+        const auto& events = batch->events;
+        for (std::size_t k = 0; k < events.size(); ++k) {
+          if (k + logs::kPrefetchAhead < events.size())
+            logs::prefetch_text(events[k + logs::kPrefetchAhead]);
+          analyzer.add(events[k], logs::Position{input, batch->line_numbers[k]});
+        }
         reader.recycle(std::move(batch));
       }
       for (const auto& f : analyzer.take_alerts()) {

@@ -399,7 +399,10 @@ struct Delivery {
   // The events of the chunk being parsed, before deliver(c) accounts for it (its lines are
   // numbered from line_base, which deliver(c) advances).
   void deliver_events(const std::vector<Kept>& kept) const {
-    for (const auto& k : kept) (*sink)(k.event, Position{input, line_base + k.line});
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      if (i + kPrefetchAhead < kept.size()) prefetch_text(kept[i + kPrefetchAhead].event);
+      (*sink)(kept[i].event, Position{input, line_base + kept[i].line});
+    }
   }
 
   void deliver(const Chunk& c) {
