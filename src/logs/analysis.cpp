@@ -118,6 +118,19 @@ std::int64_t hour_of(const Timestamp& t) {
   return t.seconds >= 0 ? t.seconds / 3600 : (t.seconds - 3599) / 3600;
 }
 
+// A vector used as a queue: the elements before `head` are dropped. They are erased in bulk,
+// once they are most of the vector (amortised O(1) each), instead of one by one.
+template <class T>
+void erase_dropped(std::vector<T>& v, std::size_t& head) {
+  if (head == v.size()) {
+    v.clear();
+    head = 0;
+  } else if (head >= 16 && head * 2 >= v.size()) {
+    v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(head));
+    head = 0;
+  }
+}
+
 // N counters summed over a sliding window of whole minutes.
 template <std::size_t N>
 class MinuteWindow {
@@ -149,14 +162,7 @@ class MinuteWindow {
       for (std::size_t i = 0; i < N; ++i) sum_[i] -= buckets_[head_].second[i];
       ++head_;
     }
-    // Dropped buckets are erased in bulk (amortised O(1)) instead of one by one.
-    if (head_ == buckets_.size()) {
-      buckets_.clear();
-      head_ = 0;
-    } else if (head_ >= 16 && head_ * 2 >= buckets_.size()) {
-      buckets_.erase(buckets_.begin(), buckets_.begin() + static_cast<std::ptrdiff_t>(head_));
-      head_ = 0;
-    }
+    erase_dropped(buckets_, head_);
   }
 
   std::uint64_t sum(std::size_t i) const { return sum_[i]; }
@@ -241,14 +247,7 @@ class DistinctWindow {
   }
   void advance(std::int64_t t) {
     while (head_ < entries_.size() && entries_[head_].first <= t - window_) pop();
-    // Popped entries are erased in bulk (amortised O(1)), as MinuteWindow's buckets.
-    if (head_ == entries_.size()) {
-      entries_.clear();
-      head_ = 0;
-    } else if (head_ >= 16 && head_ * 2 >= entries_.size()) {
-      entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(head_));
-      head_ = 0;
-    }
+    erase_dropped(entries_, head_);
   }
   std::size_t distinct() const { return counts_.size(); }
   const KeyCounts& counts() const { return counts_; }

@@ -315,6 +315,23 @@ TEST(Spray, OneAddressAcrossAccountsThenSuccess) {
   EXPECT_TRUE(g.finish().findings.empty());
 }
 
+TEST(Spray, SlidingWindowCountsAccountsStillInIt) {
+  // One address, a new account a minute for 40 minutes: the 30-minute window holds 30 accounts
+  // at most (more than fit the small per-address counts: they move to a hash map), and each
+  // account leaves it again as it ages.
+  Flow f;
+  for (int i = 0; i < 40; ++i)
+    f.line(imap_failure(3600 + i * 60, fmt::format("user{:02}@example.com", i), "203.0.113.19"));
+  const auto r = f.finish();
+  const auto* s = finding(r, Detector::password_spray, "203.0.113.19");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->account_count, 40u);
+  EXPECT_EQ(s->counts.at("failures"), 40u);
+  EXPECT_EQ(s->counts.at("accounts_in_window"), 30u);
+  ASSERT_FALSE(s->accounts.empty());
+  EXPECT_EQ(s->accounts.front(), "user00@example.com");
+}
+
 TEST(Spray, Botnet) {
   Flow f;
   // 12 addresses, each failing on 2 of 24 accounts.
