@@ -5,11 +5,14 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 #include "logs/input.hpp"
@@ -378,6 +381,34 @@ TEST(Reader, LocalZoneInWorkerThreads) {
   EXPECT_EQ(a.events, b.events);
   EXPECT_EQ(describe(a.results[0].counts), describe(b.results[0].counts));
   EXPECT_GT(a.events.size(), 100u);
+}
+
+TEST(Reader, WorkersOfAPlainFileRunBelowTheDeliveringThread) {
+  // The kernel's own view (getpriority on each worker's tid): workers parsing a plain file
+  // are 10 nice steps below the thread that delivers (it is the serial stage); the workers of
+  // a compressed stream, whose decoding is serial too, keep the caller's priority.
+  mw::test::TempDir dir("mw-reader.");
+  ASSERT_FALSE(dir.path().empty());
+  const auto src = fs::path(MW_SOURCE_DIR) / "tests/data/logs/capture/postfix-3.7-dovecot/mail.log";
+  const auto zst = dir.path() / "mail.log.zst";
+  run("zstd -q -c " + src.string() + " > " + zst.string());
+  const int caller = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  for (const auto& [path, want] :
+       {std::pair{src, std::min(19, caller + 10)}, std::pair{zst, caller}}) {
+    std::mutex m;
+    std::set<int> seen;  // the workers' nice values
+    auto o = options(2, 512);
+    o.keep = [&](const Event&) {
+      const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+      std::lock_guard lk(m);
+      seen.insert(nice);
+      return true;
+    };
+    const auto got = read_all({path.string()}, o);
+    EXPECT_GT(got.events.size(), 100u) << path;
+    EXPECT_EQ(seen, std::set<int>{want}) << path;
+    EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), caller);
+  }
 }
 
 // --- several inputs, compression, stdin ------------------------------------------------------
